@@ -1,0 +1,1 @@
+//! Apply. Work in progress.

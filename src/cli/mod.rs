@@ -1,0 +1,53 @@
+//! The command-line shell: parses arguments, dispatches commands, decides the exit status.
+//! Everything a command decides is computed by the pure core; this module only wires I/O.
+
+pub mod args;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Exit status when the plan has changes under `--detailed-exitcode`.
+pub const EXIT_CHANGES: u8 = 2;
+
+/// Runs the command line and returns the process exit status: 0 success, 1 any error (usage
+/// errors too, so a misspelt flag never reads as "changes"), 2 only for
+/// `plan --detailed-exitcode` with changes.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 1 } else { 0 };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Emulator(args) => crate::emulator::run_standalone(&args).await.map(|()| 0),
+        Command::Validate(_) | Command::Plan(_) | Command::Apply(_) | Command::Demo => {
+            anyhow::bail!("not implemented yet")
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The cloud edge: the `EcsApi` trait that `observe` and `apply` speak, and its one real
+//! implementation, an HTTP client over reqwest that signs requests the way the official SDKs do.
+//! Wire types never leave this module: callers see `InstanceSnapshot`s and typed `ApiError`s.
+
+pub mod client;
+pub mod error;
+pub mod retry;
+pub mod sign;
+pub mod wire;
+
+use std::future::Future;
+
+use crate::observed::{InstanceSnapshot, RenewalAttribute};
+use crate::plan::calls::Call;
+
+pub use client::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
+pub use error::{ApiError, ErrorClass};
+
+/// ECS answers at most this many instances per page, and takes at most this many ids per call.
+pub const MAX_BATCH: usize = 100;
+
+/// How DescribeInstances is paged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// `PageNumber` (1-based) with `PageSize=100`: pages can be fetched concurrently once the
+    /// first page has told `TotalCount`.
+    Page(u32),
+    /// `MaxResults=100` with the `NextToken` of the previous page (`None` for the first page):
+    /// sequential, but consistent while the fleet changes.
+    Token(Option<String>),
+}
+
+/// One DescribeInstances request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceQuery {
+    pub region: String,
+    pub paging: Paging,
+    /// `InstanceChargeType=PrePaid` when true; no charge filter otherwise.
+    pub prepaid_only: bool,
+    /// `InstanceIds` (at most 100, sent as a JSON array string) when given.
+    pub instance_ids: Option<Vec<String>>,
+}
+
+/// One page of DescribeInstances. The snapshots carry no renewal attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstancePage {
+    pub total_count: u64,
+    pub next_token: Option<String>,
+    pub instances: Vec<InstanceSnapshot>,
+    pub request_id: String,
+}
+
+/// What a mutating call returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOutcome {
+    pub request_id: String,
+    /// RenewInstance's `OrderId` (the API sends it as a string or a bare number).
+    pub order_id: Option<String>,
+}
+
+/// The ECS actions renewctl uses. Every method is one request (plus retries within the client's
+/// retry policy); batching and paging decisions belong to the callers.
+pub trait EcsApi: Send + Sync {
+    /// DescribeInstances.
+    fn describe_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> impl Future<Output = Result<InstancePage, ApiError>> + Send;
+
+    /// DescribeInstanceAutoRenewAttribute for at most 100 ids of one region.
+    fn describe_auto_renew(
+        &self,
+        region: &str,
+        instance_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, RenewalAttribute)>, ApiError>> + Send;
+
+    /// Sends one planned mutating call (ModifyInstanceAutoRenewAttribute or RenewInstance)
+    /// exactly as the plan lists it.
+    fn execute(&self, call: &Call) -> impl Future<Output = Result<CallOutcome, ApiError>> + Send;
+}

@@ -1,0 +1,1 @@
+//! Wire types of the ECS JSON answers. Work in progress.

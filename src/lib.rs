@@ -1,0 +1,18 @@
+//! renewctl keeps the renewal of Alibaba Cloud ECS subscription instances in the state a team
+//! declares in YAML. The crate is laid out as a functional core with an imperative shell
+//! (DESIGN.md §7): `desired`, `policy`, `plan`, `planfile` and `render` are pure; `cloud`,
+//! `credentials`, `observe`, `apply`, `emulator` and `cli` do the I/O.
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod cli;
+pub mod cloud;
+pub mod credentials;
+pub mod desired;
+pub mod emulator;
+pub mod observe;
+pub mod observed;
+pub mod plan;
+pub mod policy;
+pub mod render;
+pub mod time;

@@ -1,0 +1,1 @@
+//! Observe. Work in progress.

@@ -1,0 +1,168 @@
+//! The observed state: a read-only snapshot of the cloud, in domain terms rather than wire types.
+//! Built by `observe` through the `EcsApi` trait; read by the planner. Also owns the fingerprint
+//! that a saved plan records so that `apply` can tell whether an instance moved since the plan.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::time::format_api;
+
+/// How an instance is billed. Only `PrePaid` (subscription) instances can be renewed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChargeType {
+    PrePaid,
+    PostPaid,
+    /// Any other value the API returns, kept verbatim.
+    Other(String),
+}
+
+impl ChargeType {
+    pub fn from_api(value: &str) -> ChargeType {
+        match value {
+            "PrePaid" => ChargeType::PrePaid,
+            "PostPaid" => ChargeType::PostPaid,
+            other => ChargeType::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_api(&self) -> &str {
+        match self {
+            ChargeType::PrePaid => "PrePaid",
+            ChargeType::PostPaid => "PostPaid",
+            ChargeType::Other(value) => value,
+        }
+    }
+}
+
+impl fmt::Display for ChargeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_api())
+    }
+}
+
+/// The `RenewalStatus` of ECS: what happens at expiry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RenewalStatus {
+    /// Auto-renewal is on.
+    AutoRenewal,
+    /// Auto-renewal is off; the instance waits for a manual renewal.
+    Normal,
+    /// The owner said "do not renew"; it must be moved off this status before a renewal.
+    NotRenewal,
+    /// A value this version does not know, kept verbatim (treated as differing from any desired).
+    Other(String),
+}
+
+impl RenewalStatus {
+    pub fn from_api(value: &str) -> RenewalStatus {
+        match value {
+            "AutoRenewal" => RenewalStatus::AutoRenewal,
+            "Normal" => RenewalStatus::Normal,
+            "NotRenewal" => RenewalStatus::NotRenewal,
+            other => RenewalStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_api(&self) -> &str {
+        match self {
+            RenewalStatus::AutoRenewal => "AutoRenewal",
+            RenewalStatus::Normal => "Normal",
+            RenewalStatus::NotRenewal => "NotRenewal",
+            RenewalStatus::Other(value) => value,
+        }
+    }
+}
+
+impl fmt::Display for RenewalStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_api())
+    }
+}
+
+impl Serialize for RenewalStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_api())
+    }
+}
+
+impl<'de> Deserialize<'de> for RenewalStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(RenewalStatus::from_api(&text))
+    }
+}
+
+/// The auto-renew attribute of one instance, as DescribeInstanceAutoRenewAttribute reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalAttribute {
+    pub status: RenewalStatus,
+    /// Length of each automatic renewal; may be 0 when auto-renewal is off.
+    pub duration: u32,
+    /// The unit verbatim from the API (`Month`, `month`, `Year`, `week`…); compare it
+    /// case-insensitively.
+    pub period_unit: String,
+}
+
+/// One instance as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSnapshot {
+    pub region: String,
+    pub instance_id: String,
+    pub instance_name: String,
+    pub charge_type: ChargeType,
+    /// `Running`, `Stopped`, … verbatim.
+    pub status: String,
+    pub expired_time: Timestamp,
+    pub tags: BTreeMap<String, String>,
+    /// `OperationLocks.LockReason[].LockReason`; `financial` means expired / in arrears.
+    pub locks: Vec<String>,
+    /// Present for managed instances (the only ones whose attribute is read).
+    pub renewal: Option<RenewalAttribute>,
+}
+
+impl InstanceSnapshot {
+    /// A digest of everything a renewal decision depends on: expiry, renewal status, duration,
+    /// unit, charge type and status. A saved plan records it; any difference means "stale".
+    pub fn fingerprint(&self) -> String {
+        let renewal = match &self.renewal {
+            Some(r) => format!(
+                "{}|{}|{}",
+                r.status,
+                r.duration,
+                r.period_unit.to_ascii_lowercase()
+            ),
+            None => "-".to_string(),
+        };
+        let text = format!(
+            "v1|{}|{}|{}|{}|{}|{}",
+            self.instance_id,
+            format_api(self.expired_time),
+            renewal,
+            self.charge_type,
+            self.status,
+            self.region
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        format!("sha256:{}", hex::encode(&digest[..16]))
+    }
+}
+
+/// The observed state of the regions a config names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedState {
+    /// Regions that were read, in config order.
+    pub regions: Vec<String>,
+    /// Every subscription (PrePaid) instance of those regions.
+    pub instances: Vec<InstanceSnapshot>,
+    /// Instances found only by looking up ids of `ids` policies without the charge filter
+    /// (pay-as-you-go ones, which policies skip with a warning).
+    pub looked_up: Vec<InstanceSnapshot>,
+    /// Ids of `ids` policies that were looked up and exist in none of the regions.
+    pub not_found: Vec<String>,
+    /// Read requests made to build this snapshot.
+    pub read_calls: u64,
+}

@@ -1,0 +1,2 @@
+//! Plans. Work in progress.
+pub mod calls;

@@ -1,0 +1,1 @@
+//! Policy matching. Work in progress.

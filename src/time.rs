@@ -1,0 +1,64 @@
+//! Time as the ECS API speaks it: UTC timestamps with minute precision (`2026-12-01T16:00Z`), and
+//! calendar arithmetic in China Standard Time, because Alibaba Cloud's billing day starts at
+//! Beijing midnight (`…T16:00Z`). Pure functions only; the clock is read by the shell.
+
+use jiff::tz::{TimeZone, offset};
+use jiff::{Span, Timestamp};
+
+/// The `yyyy-MM-ddTHH:mmZ` format the API uses for `ExpiredTime` and its filters.
+pub fn format_api(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%MZ").to_string()
+}
+
+/// Parses `2026-12-01T16:00Z` as well as `2026-12-01T16:00:00Z` (the docs show minutes only, but
+/// seconds are accepted to be safe). Returns `None` for anything else.
+pub fn parse_api(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Some(ts);
+    }
+    // jiff accepts `HH:mmZ` in RFC 3339-ish input on recent versions; fall back to adding seconds.
+    let (date_time, z) = text.split_at(text.len().checked_sub(1)?);
+    if z != "Z" {
+        return None;
+    }
+    format!("{date_time}:00Z").parse::<Timestamp>().ok()
+}
+
+/// The fixed UTC+8 zone in which renewal periods are counted.
+pub fn billing_zone() -> TimeZone {
+    TimeZone::fixed(offset(8))
+}
+
+/// Adds calendar months or weeks the way a renewal moves an expiry: in UTC+8, clamping at the end
+/// of a month (Jan 31 + 1 month = Feb 28/29).
+pub fn add_calendar(ts: Timestamp, months: i64, weeks: i64) -> Option<Timestamp> {
+    let zoned = ts.to_zoned(billing_zone());
+    let span = Span::new().try_months(months).ok()?.try_weeks(weeks).ok()?;
+    zoned.checked_add(span).ok().map(|z| z.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_minute_and_second_precision() {
+        let a = parse_api("2026-12-01T16:00Z").expect("minutes");
+        let b = parse_api("2026-12-01T16:00:00Z").expect("seconds");
+        assert_eq!(a, b);
+        assert_eq!(format_api(a), "2026-12-01T16:00Z");
+        assert!(parse_api("2026-12-01").is_none());
+        assert!(parse_api("").is_none());
+        assert!(parse_api("yesterday").is_none());
+    }
+
+    #[test]
+    fn months_clamp_at_month_end_in_beijing_time() {
+        // 2027-01-31 00:00 Beijing is 2027-01-30T16:00Z; one month later is Feb 28 in Beijing.
+        let ts = parse_api("2027-01-30T16:00Z").unwrap();
+        assert_eq!(format_api(add_calendar(ts, 1, 0).unwrap()), "2027-02-27T16:00Z");
+        assert_eq!(format_api(add_calendar(ts, 0, 2).unwrap()), "2027-02-13T16:00Z");
+        assert_eq!(format_api(add_calendar(ts, 12, 0).unwrap()), "2028-01-30T16:00Z");
+    }
+}
