@@ -1,1 +1,157 @@
-//! Policy matching. Work in progress.
+//! Matching and precedence: which policy governs which instance, and why (DESIGN.md §2).
+//! A policy listing the instance's id beats every tag policy; two tag policies that match one
+//! instance must agree on every setting, or the instance is a conflict naming both. Pure.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::desired::{DesiredState, RenewalPolicy};
+use crate::observed::InstanceSnapshot;
+
+/// Why a policy matched an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchReason {
+    /// The policy lists the instance id.
+    Id,
+    /// The instance carries every tag the policy lists.
+    Tags(BTreeMap<String, String>),
+}
+
+impl fmt::Display for MatchReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MatchReason::Id => f.write_str("lists its id"),
+            MatchReason::Tags(tags) => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "matches tags {}", tags.join(", "))
+            }
+        }
+    }
+}
+
+/// The policy that governs an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Governing<'a> {
+    /// Index in `DesiredState::policies`.
+    pub index: usize,
+    pub policy: &'a RenewalPolicy,
+    pub reason: MatchReason,
+    /// Other policies that matched too (tag policies that agree, or tag policies overridden by
+    /// an id policy), by index.
+    pub also_matched: Vec<usize>,
+}
+
+/// Two tag policies that match one instance and disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub instance_id: String,
+    pub first: String,
+    pub second: String,
+    /// The first setting on which they differ.
+    pub setting: &'static str,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "instance {} is matched by tag policies {:?} and {:?}, which disagree on {}: \
+             make their tags exclusive, align the setting, or list the instance in an ids policy",
+            self.instance_id, self.first, self.second, self.setting
+        )
+    }
+}
+
+/// Does the tag selector match these tags? Every listed tag must be present with this value;
+/// `"*"` accepts any value.
+pub fn tags_match(wanted: &BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> bool {
+    wanted.iter().all(|(key, value)| {
+        tags.get(key)
+            .is_some_and(|have| value == "*" || have == value)
+    })
+}
+
+fn lists_id(policy: &RenewalPolicy, id: &str) -> bool {
+    policy
+        .selector
+        .ids
+        .as_ref()
+        .is_some_and(|ids| ids.iter().any(|i| i == id))
+}
+
+fn tag_selector(policy: &RenewalPolicy) -> Option<&BTreeMap<String, String>> {
+    policy.selector.tags.as_ref()
+}
+
+/// The first setting on which two policies differ, if any.
+fn first_difference(a: &RenewalPolicy, b: &RenewalPolicy) -> Option<&'static str> {
+    if a.renewal != b.renewal {
+        Some("renewal")
+    } else if a.auto_renew_period() != b.auto_renew_period() {
+        Some("auto_renew_period")
+    } else if a.min_remaining() != b.min_remaining() {
+        Some("min_remaining")
+    } else if a.min_remaining().is_some() && a.renew_step() != b.renew_step() {
+        Some("renew_period")
+    } else {
+        None
+    }
+}
+
+/// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
+/// auto-renew attribute to read (conflicts are found later, by `govern`).
+pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
+    desired.policies.iter().any(|p| {
+        lists_id(p, &instance.instance_id)
+            || tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags))
+    })
+}
+
+/// The policy governing `instance`, `None` when unmanaged.
+pub fn govern<'a>(
+    desired: &'a DesiredState,
+    instance: &InstanceSnapshot,
+) -> Result<Option<Governing<'a>>, Conflict> {
+    let by_tags: Vec<usize> = desired
+        .policies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags)))
+        .map(|(i, _)| i)
+        .collect();
+
+    // Validation guarantees at most one ids policy lists an instance.
+    if let Some(index) = desired
+        .policies
+        .iter()
+        .position(|p| lists_id(p, &instance.instance_id))
+    {
+        return Ok(Some(Governing {
+            index,
+            policy: &desired.policies[index],
+            reason: MatchReason::Id,
+            also_matched: by_tags,
+        }));
+    }
+
+    let Some((&first, rest)) = by_tags.split_first() else {
+        return Ok(None);
+    };
+    let governing = &desired.policies[first];
+    for &other in rest {
+        if let Some(setting) = first_difference(governing, &desired.policies[other]) {
+            return Err(Conflict {
+                instance_id: instance.instance_id.clone(),
+                first: governing.name.clone(),
+                second: desired.policies[other].name.clone(),
+                setting,
+            });
+        }
+    }
+    Ok(Some(Governing {
+        index: first,
+        policy: governing,
+        reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
+        also_matched: rest.to_vec(),
+    }))
+}

@@ -57,8 +57,65 @@ mod tests {
     fn months_clamp_at_month_end_in_beijing_time() {
         // 2027-01-31 00:00 Beijing is 2027-01-30T16:00Z; one month later is Feb 28 in Beijing.
         let ts = parse_api("2027-01-30T16:00Z").unwrap();
-        assert_eq!(format_api(add_calendar(ts, 1, 0).unwrap()), "2027-02-27T16:00Z");
-        assert_eq!(format_api(add_calendar(ts, 0, 2).unwrap()), "2027-02-13T16:00Z");
-        assert_eq!(format_api(add_calendar(ts, 12, 0).unwrap()), "2028-01-30T16:00Z");
+        assert_eq!(
+            format_api(add_calendar(ts, 1, 0).unwrap()),
+            "2027-02-27T16:00Z"
+        );
+        assert_eq!(
+            format_api(add_calendar(ts, 0, 2).unwrap()),
+            "2027-02-13T16:00Z"
+        );
+        assert_eq!(
+            format_api(add_calendar(ts, 12, 0).unwrap()),
+            "2028-01-30T16:00Z"
+        );
+    }
+}
+
+/// Serde for timestamps in the API's minute format, used by the plan JSON.
+pub mod api_format {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ts: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&super::format_api(*ts))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_api(&text).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "{text:?} is not a time of the form 2026-12-01T16:00Z"
+            ))
+        })
+    }
+}
+
+/// `api_format` for optional timestamps.
+pub mod api_format_opt {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        ts: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match ts {
+            Some(ts) => serializer.collect_str(&super::format_api(*ts)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        super::parse_api(&text).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "{text:?} is not a time of the form 2026-12-01T16:00Z"
+            ))
+        })
     }
 }

@@ -1,0 +1,245 @@
+//! Semantic checks of a parsed desired state: everything the parser cannot see. Reports every
+//! problem at once, each with its field path and a fix; nothing is planned from a file with
+//! errors.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diagnostic::Diagnostic;
+use super::limits::{auto_renew_setting, renew_step};
+use super::model::{DesiredState, Renewal};
+use super::period::PeriodField;
+
+/// Looks like an ECS region id (`cn-hangzhou`, `ap-southeast-1`, `us-east-1`).
+fn is_region_id(text: &str) -> bool {
+    let mut parts = text.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| p.len() >= 2 && p.bytes().all(|b| b.is_ascii_lowercase()));
+    let rest: Vec<&str> = parts.collect();
+    first_ok
+        && !rest.is_empty()
+        && rest.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// Looks like an ECS instance id (`i-` followed by lowercase letters and digits).
+fn is_instance_id(text: &str) -> bool {
+    text.strip_prefix("i-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// Every semantic problem of `desired`, errors and warnings.
+pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+
+    if desired.version != 1 {
+        out.push(Diagnostic::error(
+            "version",
+            format!("unsupported version {}", desired.version),
+            "this renewctl reads format version 1: write `version: 1`",
+        ));
+    }
+
+    if desired.regions.is_empty() {
+        out.push(Diagnostic::error(
+            "regions",
+            "no region listed",
+            "list the regions to observe, e.g. `regions: [cn-hangzhou]`",
+        ));
+    }
+    let mut seen_regions = BTreeSet::new();
+    for (i, region) in desired.regions.iter().enumerate() {
+        let path = format!("regions[{i}]");
+        if !is_region_id(region) {
+            out.push(Diagnostic::error(
+                &path,
+                format!("{region:?} is not a region id"),
+                "use an ECS region id such as cn-hangzhou or ap-southeast-1",
+            ));
+        } else if !seen_regions.insert(region.as_str()) {
+            out.push(Diagnostic::error(
+                &path,
+                format!("region {region} is listed twice"),
+                "list each region once",
+            ));
+        }
+    }
+
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut id_owner: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, policy) in desired.policies.iter().enumerate() {
+        let at = |field: &str| format!("policies[{i}].{field}");
+
+        if policy.name.trim().is_empty() {
+            out.push(Diagnostic::error(
+                at("name"),
+                "the policy name is empty",
+                "give every policy a unique name; plans show it",
+            ));
+        } else if let Some(first) = names.insert(policy.name.as_str(), i) {
+            out.push(Diagnostic::error(
+                at("name"),
+                format!(
+                    "policy name {:?} is already used by policies[{first}]",
+                    policy.name
+                ),
+                "give every policy a unique name",
+            ));
+        }
+
+        match (&policy.selector.ids, &policy.selector.tags) {
+            (None, None) => out.push(Diagnostic::error(
+                at("match"),
+                "the match is empty",
+                "match instances by `ids: [i-…]` or by `tags: {key: value}`",
+            )),
+            (Some(_), Some(_)) => out.push(Diagnostic::error(
+                at("match"),
+                "a policy matches by ids or by tags, not both",
+                "split it into an ids policy and a tags policy (ids policies take precedence)",
+            )),
+            (Some(ids), None) => {
+                if ids.is_empty() {
+                    out.push(Diagnostic::error(
+                        at("match.ids"),
+                        "the id list is empty",
+                        "list at least one instance id, or remove the policy",
+                    ));
+                }
+                for (j, id) in ids.iter().enumerate() {
+                    let path = at(&format!("match.ids[{j}]"));
+                    if !is_instance_id(id) {
+                        out.push(Diagnostic::error(
+                            &path,
+                            format!("{id:?} is not an instance id"),
+                            "ECS instance ids look like i-bp1abc0000000001",
+                        ));
+                    } else if let Some(&owner) = id_owner.get(id.as_str()) {
+                        let other = if owner == i {
+                            "this policy already lists it".to_string()
+                        } else {
+                            format!(
+                                "policy {:?} (policies[{owner}]) already lists it",
+                                desired.policies[owner].name
+                            )
+                        };
+                        out.push(Diagnostic::error(
+                            &path,
+                            format!("instance {id} is listed twice: {other}"),
+                            "list each instance id in one policy only",
+                        ));
+                    } else {
+                        id_owner.insert(id.as_str(), i);
+                    }
+                }
+            }
+            (None, Some(tags)) => {
+                if tags.is_empty() {
+                    out.push(Diagnostic::error(
+                        at("match.tags"),
+                        "the tag list is empty (it would match every instance)",
+                        "list at least one tag, e.g. `tags: {env: prod}`",
+                    ));
+                }
+                for key in tags.keys() {
+                    if key.trim().is_empty() {
+                        out.push(Diagnostic::error(
+                            at("match.tags"),
+                            "a tag key is empty",
+                            "tag keys are non-empty strings",
+                        ));
+                    }
+                }
+            }
+        }
+
+        // Malformed durations first: each is reported once, with its path.
+        let fields = [
+            ("auto_renew_period", &policy.auto_renew_period),
+            ("min_remaining", &policy.min_remaining),
+            ("renew_period", &policy.renew_period),
+        ];
+        for (field, value) in fields {
+            if let Some(PeriodField {
+                parsed: Err(err), ..
+            }) = value
+            {
+                out.push(Diagnostic::error(
+                    at(field),
+                    err.to_string(),
+                    "durations are a whole number and a unit, e.g. `30 days`, `1 month`, `1 year`",
+                ));
+            }
+        }
+
+        match (policy.renewal, &policy.auto_renew_period) {
+            (Renewal::Auto, None) => out.push(Diagnostic::error(
+                at("auto_renew_period"),
+                "`renewal: auto` needs an auto_renew_period",
+                "add e.g. `auto_renew_period: 1 month` (each automatic renewal's length)",
+            )),
+            (Renewal::Auto, Some(field)) => {
+                if let Some(period) = field.period()
+                    && let Err(why) = auto_renew_setting(period)
+                {
+                    out.push(Diagnostic::error(
+                        at("auto_renew_period"),
+                        format!("{period} is not accepted: {why}"),
+                        "pick one of the accepted values",
+                    ));
+                }
+            }
+            (other, Some(_)) => out.push(Diagnostic::error(
+                at("auto_renew_period"),
+                format!(
+                    "auto_renew_period only applies to `renewal: auto`, not `renewal: {other}`"
+                ),
+                "remove it, or set `renewal: auto`",
+            )),
+            (_, None) => {}
+        }
+
+        if policy.min_remaining.is_some() {
+            if policy.renewal == Renewal::Never {
+                out.push(Diagnostic::error(
+                    at("min_remaining"),
+                    "`renewal: never` contradicts min_remaining (it would renew an instance that must never be renewed)",
+                    "remove min_remaining, or use `renewal: manual`",
+                ));
+            } else if policy.min_remaining().is_some_and(|min| min.count == 0) {
+                out.push(Diagnostic::error(
+                    at("min_remaining"),
+                    "min_remaining is zero",
+                    "give a positive duration such as `30 days`, or remove it",
+                ));
+            }
+        }
+
+        if let Some(field) = &policy.renew_period {
+            if policy.min_remaining.is_none() {
+                out.push(Diagnostic::error(
+                    at("renew_period"),
+                    "renew_period has no effect without min_remaining",
+                    "add min_remaining (when to renew), or remove renew_period",
+                ));
+            } else if let Some(step) = field.period()
+                && let Err(why) = renew_step(step)
+            {
+                out.push(Diagnostic::error(
+                    at("renew_period"),
+                    format!("{step} is not accepted: {why}"),
+                    "pick one of the accepted values",
+                ));
+            }
+        }
+    }
+
+    out
+}

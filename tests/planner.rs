@@ -1,0 +1,607 @@
+//! The pure planner, one test per rule of DESIGN.md §2 (meaning, precedence, min_remaining,
+//! ordering) and §5 (fewest calls). No server: plans are computed from snapshots.
+
+use renewctl::observed::{ChargeType, InstanceSnapshot, ObservedState};
+use renewctl::plan::{self, Action, ApiAction, Plan, PlanError, ReasonCode};
+use renewctl::time::format_api;
+
+use crate::support::*;
+
+const HEAD: &str = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n";
+
+fn plan_with(policies: &str, observed: &ObservedState) -> Result<Plan, PlanError> {
+    let config = config(&format!("{HEAD}{policies}"));
+    plan::plan(&config.desired, observed, now(), &config.digest)
+}
+
+fn plan_of(policies: &str, instances: Vec<InstanceSnapshot>) -> Plan {
+    match plan_with(policies, &observed(instances)) {
+        Ok(plan) => plan,
+        Err(err) => panic!("plan failed:\n{err}"),
+    }
+}
+
+/// (instance, action, after status / expiry) of every change, in plan order.
+fn actions(plan: &Plan) -> Vec<(String, Action, String)> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            let after = match c.action {
+                Action::ModifyAutoRenew => format!(
+                    "{}{}",
+                    c.after
+                        .renewal_status
+                        .as_ref()
+                        .map(|s| s.as_api())
+                        .unwrap_or(""),
+                    match (c.after.duration, &c.after.period_unit) {
+                        (Some(d), Some(u)) => format!(" {d} {u}"),
+                        _ => String::new(),
+                    }
+                ),
+                Action::Renew => format!(
+                    "{} {} -> {}",
+                    c.period.unwrap_or(0),
+                    c.period_unit.as_deref().unwrap_or(""),
+                    c.after.expired_time.map(format_api).unwrap_or_default()
+                ),
+            };
+            (c.instance_id.clone(), c.action, after)
+        })
+        .collect()
+}
+
+const AUTO_YEAR: &str = "  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 year\n";
+
+#[test]
+fn renewal_auto_sets_auto_renewal_with_its_period_and_unit() {
+    let plan = plan_of(AUTO_YEAR, vec![instance("i-a", &[("env", "prod")], 100)]);
+    assert_eq!(
+        actions(&plan),
+        vec![(
+            "i-a".into(),
+            Action::ModifyAutoRenew,
+            "AutoRenewal 1 Year".into()
+        )]
+    );
+    let call = &plan.calls[0];
+    assert_eq!(call.action, ApiAction::ModifyInstanceAutoRenewAttribute);
+    let params: Vec<(&str, &str)> = call
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        params,
+        vec![
+            ("AutoRenew", "true"),
+            ("Duration", "1"),
+            ("InstanceId", "i-a"),
+            ("PeriodUnit", "Year"),
+            ("RegionId", "cn-hangzhou"),
+            ("RenewalStatus", "AutoRenewal"),
+        ]
+    );
+    assert_eq!(
+        plan.changes[0].reason_code,
+        ReasonCode::RenewalStatusDiffers
+    );
+}
+
+#[test]
+fn renewal_manual_and_never_map_to_normal_and_not_renewal_without_a_period() {
+    let policies = "  - name: m\n    match: {tags: {team: m}}\n    renewal: manual\n  - name: n\n    match: {tags: {team: n}}\n    renewal: never\n";
+    let plan = plan_of(
+        policies,
+        vec![
+            with_renewal(
+                instance("i-m", &[("team", "m")], 100),
+                "AutoRenewal",
+                1,
+                "Month",
+            ),
+            instance("i-n", &[("team", "n")], 100),
+        ],
+    );
+    assert_eq!(
+        actions(&plan),
+        vec![
+            ("i-m".into(), Action::ModifyAutoRenew, "Normal".into()),
+            ("i-n".into(), Action::ModifyAutoRenew, "NotRenewal".into()),
+        ]
+    );
+    for call in &plan.calls {
+        assert_eq!(call.params["AutoRenew"], "false");
+        assert!(!call.params.contains_key("Duration"), "{call:?}");
+        assert!(!call.params.contains_key("PeriodUnit"), "{call:?}");
+    }
+}
+
+#[test]
+fn a_year_and_twelve_months_are_different_settings_but_units_compare_case_insensitively() {
+    let plan = plan_of(
+        AUTO_YEAR,
+        vec![
+            with_renewal(
+                instance("i-12m", &[("env", "prod")], 100),
+                "AutoRenewal",
+                12,
+                "Month",
+            ),
+            with_renewal(
+                instance("i-1y", &[("env", "prod")], 100),
+                "AutoRenewal",
+                1,
+                "year",
+            ),
+        ],
+    );
+    assert_eq!(
+        actions(&plan),
+        vec![(
+            "i-12m".into(),
+            Action::ModifyAutoRenew,
+            "AutoRenewal 1 Year".into()
+        )]
+    );
+    assert_eq!(
+        plan.changes[0].reason_code,
+        ReasonCode::AutoRenewPeriodDiffers
+    );
+    assert_eq!(plan.summary.unchanged, 1);
+}
+
+#[test]
+fn manual_instances_ignore_the_leftover_duration() {
+    let plan = plan_of(
+        "  - name: m\n    match: {tags: {team: m}}\n    renewal: manual\n",
+        vec![with_renewal(
+            instance("i-m", &[("team", "m")], 100),
+            "Normal",
+            3,
+            "Week",
+        )],
+    );
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+}
+
+#[test]
+fn min_remaining_renews_by_the_smallest_accepted_multiple_that_reaches_it() {
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 100 days\n";
+    // Expiry in 10 days: 2 months reach ~71 days, 3 months ~102 days ≥ 100.
+    let plan = plan_of(policies, vec![instance("i-k", &[("team", "k")], 10)]);
+    let renew = &plan.changes[0];
+    assert_eq!(renew.action, Action::Renew);
+    assert_eq!(
+        (renew.period, renew.period_unit.as_deref()),
+        (Some(3), Some("Month"))
+    );
+    let after = renew.after.expired_time.unwrap();
+    assert!(after >= in_days(100), "{after}");
+    assert_eq!(renew.reason_code, ReasonCode::ExpiryWithinMinRemaining);
+
+    // Far enough: nothing to do.
+    let plan = plan_of(policies, vec![instance("i-k", &[("team", "k")], 101)]);
+    assert!(plan.changes.is_empty());
+}
+
+#[test]
+fn renew_period_in_years_is_sent_as_months_and_weeks_stay_weeks() {
+    let years = "  - name: y\n    match: {tags: {team: y}}\n    renewal: manual\n    min_remaining: 30 days\n    renew_period: 1 year\n";
+    let plan = plan_of(years, vec![instance("i-y", &[("team", "y")], 5)]);
+    let call = &plan.calls[0];
+    assert_eq!(call.action, ApiAction::RenewInstance);
+    assert_eq!(call.params["Period"], "12");
+    assert_eq!(call.params["PeriodUnit"], "Month");
+    assert!(
+        !call.params.contains_key("RegionId"),
+        "RenewInstance has no RegionId"
+    );
+
+    let weeks = "  - name: w\n    match: {tags: {team: w}}\n    renewal: manual\n    min_remaining: 20 days\n    renew_period: 1 week\n";
+    let plan = plan_of(weeks, vec![instance("i-w", &[("team", "w")], 5)]);
+    assert_eq!(plan.calls[0].params["Period"], "3");
+    assert_eq!(plan.calls[0].params["PeriodUnit"], "Week");
+}
+
+#[test]
+fn a_target_beyond_the_longest_renewal_renews_by_the_longest_and_warns() {
+    let policies = "  - name: far\n    match: {tags: {team: f}}\n    renewal: manual\n    min_remaining: 7 years\n";
+    let plan = plan_of(policies, vec![instance("i-f", &[("team", "f")], 1)]);
+    assert_eq!(plan.changes[0].period, Some(60));
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(
+        plan.warnings[0].message.contains("longest renewal"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn renewal_tokens_are_deterministic_ascii_and_at_most_64_characters() {
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
+    let a = plan_of(policies, vec![instance("i-k", &[("team", "k")], 3)]);
+    let b = plan_of(policies, vec![instance("i-k", &[("team", "k")], 3)]);
+    let token = a.changes[0].client_token.clone().unwrap();
+    assert_eq!(Some(&token), b.changes[0].client_token.as_ref());
+    assert!(token.len() <= 64 && token.is_ascii(), "{token}");
+    assert_eq!(a.calls[0].params["ClientToken"], token);
+    // Another observed expiry (e.g. renewed meanwhile) gives another token.
+    let c = plan_of(policies, vec![instance("i-k", &[("team", "k")], 4)]);
+    assert_ne!(c.changes[0].client_token.as_ref(), Some(&token));
+}
+
+#[test]
+fn an_ids_policy_beats_tag_policies() {
+    let policies =
+        format!("{AUTO_YEAR}  - name: retire\n    match: {{ids: [i-old]}}\n    renewal: never\n");
+    let plan = plan_of(&policies, vec![instance("i-old", &[("env", "prod")], 100)]);
+    assert_eq!(plan.changes[0].policy, "retire");
+    assert_eq!(
+        actions(&plan),
+        vec![("i-old".into(), Action::ModifyAutoRenew, "NotRenewal".into())]
+    );
+}
+
+#[test]
+fn tag_policies_that_disagree_on_one_instance_are_a_plan_error_naming_both() {
+    let policies = format!(
+        "{AUTO_YEAR}  - name: db\n    match: {{tags: {{tier: db}}}}\n    renewal: manual\n"
+    );
+    let err = plan_with(
+        &policies,
+        &observed(vec![instance(
+            "i-both",
+            &[("env", "prod"), ("tier", "db")],
+            100,
+        )]),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("i-both") && text.contains("\"prod\"") && text.contains("\"db\""),
+        "{text}"
+    );
+    assert!(text.contains("renewal"), "{text}");
+}
+
+#[test]
+fn tag_policies_that_agree_on_one_instance_are_fine_and_the_first_governs() {
+    let policies = format!(
+        "{AUTO_YEAR}  - name: also\n    match: {{tags: {{tier: db}}}}\n    renewal: auto\n    auto_renew_period: 1 year\n"
+    );
+    let plan = plan_of(
+        &policies,
+        vec![instance("i-both", &[("env", "prod"), ("tier", "db")], 100)],
+    );
+    assert_eq!(plan.changes[0].policy, "prod");
+}
+
+#[test]
+fn a_star_matches_any_value_but_requires_the_key() {
+    let policies = "  - name: any\n    match: {tags: {team: \"*\"}}\n    renewal: manual\n";
+    let plan = plan_of(
+        policies,
+        vec![
+            with_renewal(
+                instance("i-t", &[("team", "x")], 100),
+                "AutoRenewal",
+                1,
+                "Month",
+            ),
+            with_renewal(
+                instance("i-u", &[("env", "x")], 100),
+                "AutoRenewal",
+                1,
+                "Month",
+            ),
+        ],
+    );
+    assert_eq!(plan.changes.len(), 1);
+    assert_eq!(plan.changes[0].instance_id, "i-t");
+    assert_eq!(plan.summary.unmanaged, 1);
+}
+
+#[test]
+fn an_id_in_no_region_is_a_plan_error() {
+    let mut state = observed(vec![]);
+    state.not_found = vec!["i-typo".to_string()];
+    let err = plan_with(
+        "  - name: x\n    match: {ids: [i-typo]}\n    renewal: manual\n",
+        &state,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("i-typo"), "{err}");
+    assert!(err.to_string().contains("none of the regions"), "{err}");
+}
+
+#[test]
+fn a_pay_as_you_go_id_is_skipped_with_a_warning() {
+    let mut state = observed(vec![]);
+    let mut postpaid = instance("i-pp", &[], 100);
+    postpaid.charge_type = ChargeType::PostPaid;
+    postpaid.renewal = None;
+    state.looked_up = vec![postpaid];
+    let plan = plan_with(
+        "  - name: x\n    match: {ids: [i-pp]}\n    renewal: manual\n",
+        &state,
+    )
+    .unwrap();
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.summary.skipped, 1);
+    assert!(
+        plan.warnings[0].message.contains("PostPaid"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn an_expired_instance_is_renewed_before_auto_renewal_is_turned_on() {
+    let policies = "  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 month\n    min_remaining: 30 days\n";
+    let plan = plan_of(policies, vec![instance("i-x", &[("env", "prod")], -3)]);
+    let got: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    assert_eq!(got, vec![Action::Renew, Action::ModifyAutoRenew]);
+    let phases: Vec<(ApiAction, u8)> = plan.calls.iter().map(|c| (c.action, c.phase)).collect();
+    assert_eq!(
+        phases,
+        vec![
+            (ApiAction::RenewInstance, 2),
+            (ApiAction::ModifyInstanceAutoRenewAttribute, 3)
+        ]
+    );
+    assert_eq!(
+        plan.changes[1].reason_code,
+        ReasonCode::EnableAutoRenewAfterRenewal
+    );
+}
+
+#[test]
+fn a_not_renewal_instance_leaves_that_status_before_its_renewal() {
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
+    let plan = plan_of(
+        policies,
+        vec![with_renewal(
+            instance("i-n", &[("team", "k")], 5),
+            "NotRenewal",
+            0,
+            "Month",
+        )],
+    );
+    assert_eq!(
+        actions(&plan).iter().map(|a| a.1).collect::<Vec<_>>(),
+        vec![Action::ModifyAutoRenew, Action::Renew]
+    );
+    assert_eq!(
+        plan.changes[0].reason_code,
+        ReasonCode::LeaveNotRenewalToRenew
+    );
+    assert_eq!(plan.calls[0].phase, 1);
+    assert_eq!(plan.calls[1].phase, 2);
+}
+
+#[test]
+fn an_expired_not_renewal_instance_wanting_auto_goes_normal_then_renewed_then_auto() {
+    let policies = "  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 month\n    min_remaining: 30 days\n";
+    let plan = plan_of(
+        policies,
+        vec![with_renewal(
+            instance("i-z", &[("env", "prod")], -2),
+            "NotRenewal",
+            0,
+            "Month",
+        )],
+    );
+    let got: Vec<(Action, String)> = actions(&plan).into_iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(got[0], (Action::ModifyAutoRenew, "Normal".to_string()));
+    assert_eq!(got[1].0, Action::Renew);
+    assert_eq!(
+        got[2],
+        (Action::ModifyAutoRenew, "AutoRenewal 1 Month".to_string())
+    );
+    assert_eq!(
+        plan.calls.iter().map(|c| c.phase).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+}
+
+#[test]
+fn an_expired_instance_without_min_remaining_cannot_get_auto_renewal_and_is_skipped() {
+    let plan = plan_of(AUTO_YEAR, vec![instance("i-x", &[("env", "prod")], -1)]);
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.summary.skipped, 1);
+    assert!(
+        plan.warnings[0].message.contains("cannot be turned on"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn managed_instances_that_nothing_renews_are_warned_about_when_expiring_or_expired() {
+    let policies = "  - name: m\n    match: {tags: {team: m}}\n    renewal: manual\n  - name: n\n    match: {tags: {team: n}}\n    renewal: never\n";
+    let plan = plan_of(
+        policies,
+        vec![
+            instance("i-soon", &[("team", "m")], 5),
+            instance("i-later", &[("team", "m")], 60),
+            with_renewal(
+                instance("i-gone", &[("team", "n")], -2),
+                "NotRenewal",
+                0,
+                "Month",
+            ),
+        ],
+    );
+    let warned: Vec<&str> = plan
+        .warnings
+        .iter()
+        .filter_map(|w| w.instance_id.as_deref())
+        .collect();
+    assert_eq!(warned, vec!["i-gone", "i-soon"]);
+    assert!(plan.warnings[0].message.contains("releases it on"));
+}
+
+#[test]
+fn unmanaged_instances_are_never_touched() {
+    let plan = plan_of(AUTO_YEAR, vec![instance("i-other", &[("env", "dev")], 1)]);
+    assert!(plan.changes.is_empty() && plan.calls.is_empty());
+    assert_eq!((plan.summary.managed, plan.summary.unmanaged), (0, 1));
+    assert!(
+        plan.observed.is_empty(),
+        "only managed instances are fingerprinted"
+    );
+}
+
+#[test]
+fn modifications_are_batched_per_region_and_setting_by_one_hundred() {
+    let mut instances: Vec<InstanceSnapshot> = (0..250)
+        .map(|i| instance(&format!("i-a{i:04}"), &[("env", "prod")], 100))
+        .collect();
+    instances.extend((0..3).map(|i| {
+        in_region(
+            instance(&format!("i-s{i}"), &[("env", "prod")], 100),
+            "cn-shanghai",
+        )
+    }));
+    instances.push(with_renewal(
+        instance("i-b", &[("env", "prod")], 100),
+        "AutoRenewal",
+        3,
+        "Month",
+    ));
+    let plan = plan_of(AUTO_YEAR, instances);
+    let sizes: Vec<(String, usize)> = plan
+        .calls
+        .iter()
+        .map(|c| (c.region.clone(), c.params["InstanceId"].split(',').count()))
+        .collect();
+    // 251 in cn-hangzhou (one of them only differs in period: same target setting) → 3 calls.
+    assert_eq!(
+        sizes,
+        vec![
+            ("cn-hangzhou".to_string(), 100),
+            ("cn-hangzhou".to_string(), 100),
+            ("cn-hangzhou".to_string(), 51),
+            ("cn-shanghai".to_string(), 3),
+        ]
+    );
+    assert_eq!(plan.summary.api_calls, 4);
+    assert_eq!(plan.summary.to_modify, 254);
+    // Changes are sorted by region, then instance id; every change is in exactly one call.
+    let keys: Vec<(&str, &str)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.region.as_str(), c.instance_id.as_str()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    let mut covered: Vec<usize> = plan.calls.iter().flat_map(|c| c.changes.clone()).collect();
+    covered.sort();
+    assert_eq!(covered, (0..plan.changes.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn free_modifications_fill_the_batches_that_ordering_forces() {
+    // One NotRenewal instance must go Normal before its renewal (phase 1); 150 other
+    // instances need the same setting without ordering: 99 join the phase-1 call, 51 follow.
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
+    let mut instances: Vec<InstanceSnapshot> = (0..150)
+        .map(|i| {
+            with_renewal(
+                instance(&format!("i-f{i:03}"), &[("team", "k")], 200),
+                "AutoRenewal",
+                1,
+                "Month",
+            )
+        })
+        .collect();
+    instances.push(with_renewal(
+        instance("i-n", &[("team", "k")], 5),
+        "NotRenewal",
+        0,
+        "Month",
+    ));
+    let plan = plan_of(policies, instances);
+    let shape: Vec<(u8, ApiAction, usize)> = plan
+        .calls
+        .iter()
+        .map(|c| (c.phase, c.action, c.changes.len()))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (1, ApiAction::ModifyInstanceAutoRenewAttribute, 100),
+            (2, ApiAction::RenewInstance, 1),
+            (3, ApiAction::ModifyInstanceAutoRenewAttribute, 51),
+        ]
+    );
+    assert!(plan.calls[0].params["InstanceId"].contains("i-n"));
+}
+
+#[test]
+fn the_summary_adds_up() {
+    let policies = format!(
+        "{AUTO_YEAR}  - name: keep\n    match: {{tags: {{team: k}}}}\n    renewal: manual\n    min_remaining: 30 days\n"
+    );
+    let plan = plan_of(
+        &policies,
+        vec![
+            instance("i-1", &[("env", "prod")], 100),
+            with_renewal(
+                instance("i-2", &[("env", "prod")], 100),
+                "AutoRenewal",
+                1,
+                "Year",
+            ),
+            instance("i-3", &[("team", "k")], 3),
+            instance("i-4", &[("team", "k")], 300),
+            instance("i-5", &[], 300),
+        ],
+    );
+    let s = plan.summary;
+    assert_eq!(
+        (
+            s.observed,
+            s.managed,
+            s.unmanaged,
+            s.to_modify,
+            s.to_renew,
+            s.unchanged,
+            s.api_calls,
+            s.read_calls
+        ),
+        (5, 4, 1, 1, 1, 2, 2, 2)
+    );
+    assert_eq!(plan.observed.len(), 4);
+}
+
+#[test]
+fn the_plan_json_has_the_contract_keys() {
+    let plan = plan_of(AUTO_YEAR, vec![instance("i-a", &[("env", "prod")], 100)]);
+    let json = serde_json::to_value(&plan).unwrap();
+    for key in [
+        "format_version",
+        "renewctl_version",
+        "created_at",
+        "config_digest",
+        "summary",
+        "changes",
+        "calls",
+        "warnings",
+        "observed",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(json["format_version"], "1");
+    assert_eq!(json["created_at"], "2026-11-23T12:00:00Z");
+    assert_eq!(json["changes"][0]["action"], "modify_auto_renew");
+    assert_eq!(json["changes"][0]["before"]["renewal_status"], "Normal");
+    assert_eq!(
+        json["calls"][0]["action"],
+        "ModifyInstanceAutoRenewAttribute"
+    );
+    let back: Plan = serde_json::from_value(json).unwrap();
+    assert_eq!(back, plan);
+}

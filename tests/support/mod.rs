@@ -1,0 +1,80 @@
+//! Fixtures: a fixed "now", instance snapshots, configs from YAML text.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use jiff::{Timestamp, ToSpan};
+use renewctl::desired::{self, Config};
+use renewctl::observed::{
+    ChargeType, InstanceSnapshot, ObservedState, RenewalAttribute, RenewalStatus,
+};
+
+/// 2026-11-23 12:00 UTC.
+pub fn now() -> Timestamp {
+    "2026-11-23T12:00:00Z".parse().expect("valid timestamp")
+}
+
+/// `now` plus `days` (negative for the past).
+pub fn in_days(days: i64) -> Timestamp {
+    now().checked_add((days * 24).hours()).expect("in range")
+}
+
+pub fn config(yaml: &str) -> Config {
+    match desired::parse(yaml.as_bytes(), "renewal.yaml") {
+        Ok(config) => config,
+        Err(err) => panic!("fixture config is invalid:\n{err}"),
+    }
+}
+
+/// A PrePaid instance in cn-hangzhou with the given tags, expiring in `days`, renewal Normal.
+pub fn instance(id: &str, tags: &[(&str, &str)], days: i64) -> InstanceSnapshot {
+    InstanceSnapshot {
+        region: "cn-hangzhou".to_string(),
+        instance_id: id.to_string(),
+        instance_name: format!("name-{id}"),
+        charge_type: ChargeType::PrePaid,
+        status: "Running".to_string(),
+        expired_time: in_days(days),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        locks: Vec::new(),
+        renewal: Some(RenewalAttribute {
+            status: RenewalStatus::Normal,
+            duration: 0,
+            period_unit: "Month".to_string(),
+        }),
+    }
+}
+
+/// Sets the observed renewal attribute.
+pub fn with_renewal(
+    mut instance: InstanceSnapshot,
+    status: &str,
+    duration: u32,
+    unit: &str,
+) -> InstanceSnapshot {
+    instance.renewal = Some(RenewalAttribute {
+        status: RenewalStatus::from_api(status),
+        duration,
+        period_unit: unit.to_string(),
+    });
+    instance
+}
+
+pub fn in_region(mut instance: InstanceSnapshot, region: &str) -> InstanceSnapshot {
+    instance.region = region.to_string();
+    instance
+}
+
+pub fn observed(instances: Vec<InstanceSnapshot>) -> ObservedState {
+    ObservedState {
+        regions: vec!["cn-hangzhou".to_string(), "cn-shanghai".to_string()],
+        instances,
+        looked_up: Vec::new(),
+        not_found: Vec::new(),
+        read_calls: 2,
+    }
+}
