@@ -3,8 +3,14 @@
 //! - `support`: fixtures shared by the tests (instances, configs, a fixed "now").
 //! - `config`: parsing and validating renewal.yaml, one test per rule and per error class.
 //! - `planner`: the pure planner, one table of cases per rule of DESIGN.md §2 and §5.
+//! - `client`: the real HTTP client against the emulator over loopback: every action, both
+//!   signature schemes, every error path, retries and idempotent renewals.
+//! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
+//!   refusals, secrets.
 
 mod support;
 
+mod cli;
+mod client;
 mod config;
 mod planner;

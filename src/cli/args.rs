@@ -18,7 +18,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Send every ECS request to this base URL instead of the regional endpoints
     /// (e.g. `http://127.0.0.1:8787` for `renewctl emulator`). Plain http only for loopback.

@@ -2,6 +2,9 @@
 //! Everything a command decides is computed by the pure core; this module only wires I/O.
 
 pub mod args;
+mod commands;
+mod context;
+mod demo;
 
 use std::process::ExitCode;
 
@@ -44,10 +47,15 @@ pub fn run() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    match cli.command {
-        Command::Emulator(args) => crate::emulator::run_standalone(&args).await.map(|()| 0),
-        Command::Validate(_) | Command::Plan(_) | Command::Apply(_) | Command::Demo => {
-            anyhow::bail!("not implemented yet")
-        }
+    if cli.global.no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
+    let global = &cli.global;
+    match &cli.command {
+        Command::Validate(args) => commands::validate(args),
+        Command::Plan(args) => commands::plan(global, args).await,
+        Command::Apply(args) => commands::apply_config(global, args).await,
+        Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
+        Command::Demo => demo::demo(global).await,
     }
 }

@@ -1,1 +1,7 @@
-//! Rendering. Work in progress.
+//! Renderers of the plan and of the apply report: human text (Terraform-like, colour only on a
+//! terminal) and JSON (the public plan contract). They read the same model and never decide
+//! anything.
+
+pub mod json;
+pub mod style;
+pub mod text;

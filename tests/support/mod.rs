@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::collections::BTreeMap;
 
 use jiff::{Timestamp, ToSpan};
