@@ -11,6 +11,9 @@ pub mod retry;
 pub mod sign;
 pub mod wire;
 
+#[cfg(test)]
+mod test_server;
+
 use std::future::Future;
 
 use crate::observed::{InstanceSnapshot, RenewalAttribute};

@@ -41,6 +41,9 @@ impl Redactor {
     pub fn also(mut self, value: &str) -> Redactor {
         if !value.is_empty() {
             self.secrets.push(value.to_string());
+            // Longest first: a secret inside a longer value (the token inside a query) must not
+            // be replaced before the value that contains it.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
         self
     }
