@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
@@ -191,6 +191,9 @@ impl EcsClient {
             })?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        // The body is empty; say so like the SDK does (wire captures), since gateways may refuse
+        // a POST without a length.
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         for (name, value) in &signed.headers {
             // Names are constants of `request`; a value can only be refused for control
             // characters in the access key id or token, and the value is never quoted.

@@ -101,6 +101,7 @@ fn assert_acs3(request: &Captured, action: &str, port: u16, token: Option<&str>)
     assert_eq!(request.method, "POST");
     assert_eq!(request.path(), "/");
     assert!(request.body.is_empty());
+    assert_eq!(request.header("content-length"), Some("0"));
     assert_eq!(
         request.header("host"),
         Some(format!("127.0.0.1:{port}").as_str())
@@ -354,6 +355,7 @@ async fn rpc_renewal_with_sts_signs_every_parameter_and_reads_a_numeric_order_id
     assert_eq!(request.method, "POST");
     assert_eq!(request.path(), "/");
     assert!(request.body.is_empty());
+    assert_eq!(request.header("content-length"), Some("0"));
     assert_eq!(request.header("authorization"), None);
     let mut sent = params(request);
     let signature = sent.remove("Signature").expect("a signature");
