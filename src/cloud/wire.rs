@@ -270,6 +270,8 @@ mod tests {
         };
         let snap = to_snapshot("r", postpaid).expect("pay-as-you-go needs no expiry");
         assert_eq!(snap.expired_time, Timestamp::MAX);
+        // The fingerprint of a saved plan formats it: that must work too.
+        assert!(snap.fingerprint().starts_with("sha256:"));
     }
 
     #[test]
