@@ -82,7 +82,9 @@ impl ApiError {
 /// Classifies a service error code (reference: ecs-api.md §4.2 and the legacy SDK's
 /// retry_config.json).
 pub fn classify_code(code: &str, http_status: u16) -> ErrorClass {
-    if code.starts_with("Throttling") || code == "Rejected.Throttling" {
+    // HTTP 429 is the generic "too many requests"; gateways in front of the API may answer it
+    // with a code of their own.
+    if code.starts_with("Throttling") || code == "Rejected.Throttling" || http_status == 429 {
         return ErrorClass::Throttling;
     }
     match code {

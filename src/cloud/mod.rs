@@ -3,10 +3,16 @@
 //! Wire types never leave this module: callers see `InstanceSnapshot`s and typed `ApiError`s.
 
 pub mod client;
+pub mod endpoint;
 pub mod error;
+pub mod request;
+pub mod response;
 pub mod retry;
 pub mod sign;
 pub mod wire;
+
+#[cfg(test)]
+mod test_server;
 
 use std::future::Future;
 

@@ -1,0 +1,262 @@
+//! Turns an HTTP answer (status and body bytes) into a typed answer or a typed `ApiError`
+//! (ecs-api.md §4.1). A 2xx body is the action's JSON, except that a body carrying `Code` is an
+//! error whatever the status (a success never has one). A non-2xx body is an error body. Anything
+//! else (an HTML page from a proxy, truncated JSON, missing keys, wrong types) is a decode error
+//! with a short excerpt, and nothing is inferred from it. Every text taken from an answer passes
+//! through `Redactor`, so a server that echoes the request cannot make a secret reach an error.
+
+use serde::de::DeserializeOwned;
+
+use crate::cloud::error::ApiError;
+use crate::cloud::wire::ErrorBody;
+use crate::credentials::Credentials;
+
+/// How much of an unexpected body an error quotes.
+const EXCERPT_CHARS: usize = 160;
+
+/// Removes the secret parts of a set of credentials from any text.
+#[derive(Clone)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    pub fn new(credentials: &Credentials) -> Redactor {
+        let mut secrets = vec![credentials.access_key_secret.expose().to_string()];
+        if let Some(token) = &credentials.security_token {
+            secrets.push(token.expose().to_string());
+        }
+        secrets.retain(|s| !s.is_empty());
+        Redactor { secrets }
+    }
+
+    /// Adds a value that must not appear either (such as the query of an RPC request, which
+    /// holds the signature).
+    pub fn also(mut self, value: &str) -> Redactor {
+        if !value.is_empty() {
+            self.secrets.push(value.to_string());
+            // Longest first: a secret inside a longer value (the token inside a query) must not
+            // be replaced before the value that contains it.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+        self
+    }
+
+    pub fn clean(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for secret in &self.secrets {
+            // A secret also reaches a server percent-encoded (in an RPC query): hide both forms.
+            for form in [secret.clone(), crate::cloud::sign::percent_encode(secret)] {
+                if text.contains(&form) {
+                    text = text.replace(&form, "** redacted **");
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Which call an answer belongs to, for the error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct CallContext<'a> {
+    pub action: &'a str,
+    pub region: &'a str,
+}
+
+/// Decodes an answer of `status` with `body` into `T`.
+pub fn decode<T: DeserializeOwned>(
+    ctx: CallContext<'_>,
+    status: u16,
+    body: &[u8],
+    redactor: &Redactor,
+) -> Result<T, ApiError> {
+    let decode_error = |message: String| ApiError::Decode {
+        action: ctx.action.to_string(),
+        region: ctx.region.to_string(),
+        http_status: status,
+        message: redactor.clean(&message),
+        excerpt: excerpt(body, redactor),
+    };
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(_) if body.iter().all(u8::is_ascii_whitespace) => {
+            return Err(decode_error("empty body".to_string()));
+        }
+        Err(err) => return Err(decode_error(format!("not JSON ({err})"))),
+    };
+    let success = (200..300).contains(&status);
+    let has_code = value.get("Code").or_else(|| value.get("code")).is_some();
+    if !success || has_code {
+        return match serde_json::from_value::<ErrorBody>(value) {
+            Ok(error) => Err(ApiError::Service {
+                action: ctx.action.to_string(),
+                region: ctx.region.to_string(),
+                http_status: status,
+                code: redactor.clean(&error.code),
+                message: redactor.clean(error.message.as_deref().unwrap_or("")),
+                request_id: error.request_id.unwrap_or_else(|| "-".to_string()),
+            }),
+            Err(err) => Err(decode_error(format!("not an error body ({err})"))),
+        };
+    }
+    serde_json::from_value::<T>(value)
+        .map_err(|err| decode_error(format!("not the documented answer ({err})")))
+}
+
+/// The start of a body, on one line, without secrets.
+pub fn excerpt(body: &[u8], redactor: &Redactor) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let cleaned = redactor.clean(&one_line);
+    let mut short: String = cleaned.chars().take(EXCERPT_CHARS).collect();
+    if cleaned.chars().count() > EXCERPT_CHARS {
+        short.push('…');
+    }
+    if short.is_empty() {
+        "(empty)".to_string()
+    } else {
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::error::ErrorClass;
+    use crate::cloud::wire::MutationResponse;
+    use crate::credentials::Secret;
+
+    fn redactor() -> Redactor {
+        Redactor::new(&Credentials {
+            access_key_id: "id".into(),
+            access_key_secret: Secret::new("s3cr3t-value"),
+            security_token: Some(Secret::new("tok/en+1")),
+            source: "test",
+        })
+    }
+
+    fn run(status: u16, body: &str) -> Result<MutationResponse, ApiError> {
+        let ctx = CallContext {
+            action: "RenewInstance",
+            region: "cn-hangzhou",
+        };
+        decode(ctx, status, body.as_bytes(), &redactor())
+    }
+
+    #[test]
+    fn error_bodies_become_service_errors_with_their_status() {
+        let err = run(
+            400,
+            r#"{"RequestId":"R1","HostId":"h","Code":"Throttling.User","Message":"slow down"}"#,
+        )
+        .expect_err("error");
+        match &err {
+            ApiError::Service {
+                http_status,
+                code,
+                message,
+                request_id,
+                ..
+            } => {
+                assert_eq!(*http_status, 400);
+                assert_eq!(code, "Throttling.User");
+                assert_eq!(message, "slow down");
+                assert_eq!(request_id, "R1");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(err.class(), ErrorClass::Throttling);
+        let err = run(
+            503,
+            r#"{"code":"ServiceUnavailable","message":"m","requestId":"R2"}"#,
+        )
+        .expect_err("error");
+        assert_eq!(err.class(), ErrorClass::Server);
+        assert_eq!(err.code(), Some("ServiceUnavailable"));
+    }
+
+    #[test]
+    fn a_success_status_with_an_error_body_is_an_error() {
+        let err = run(
+            200,
+            r#"{"RequestId":"R","Code":"InternalError","Message":"m"}"#,
+        )
+        .expect_err("an error code in a 200");
+        assert_eq!(err.code(), Some("InternalError"));
+        assert!(err.to_string().contains("HTTP 200"), "{err}");
+    }
+
+    #[test]
+    fn pages_and_broken_json_are_decode_errors_with_an_excerpt() {
+        let err = run(502, "<html>\n<body>Bad   Gateway</body></html>").expect_err("html");
+        assert!(
+            matches!(
+                err,
+                ApiError::Decode {
+                    http_status: 502,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.class(), ErrorClass::Server);
+        assert!(
+            err.to_string().contains("<html> <body>Bad Gateway"),
+            "{err}"
+        );
+        let err = run(200, r#"{"RequestId":"R","OrderId":"12"#).expect_err("truncated");
+        assert!(err.to_string().contains("not JSON"), "{err}");
+        assert_eq!(err.class(), ErrorClass::Client);
+        let err = run(200, r#"{"OrderId":"12"}"#).expect_err("missing RequestId");
+        assert!(err.to_string().contains("RequestId"), "{err}");
+        let err = run(404, r#"{"Message":"no code"}"#).expect_err("no Code");
+        assert!(
+            matches!(
+                err,
+                ApiError::Decode {
+                    http_status: 404,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = run(200, "").expect_err("empty");
+        assert!(err.to_string().contains("empty body"), "{err}");
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted_everywhere() {
+        let err = run(
+            400,
+            r#"{"Code":"X","Message":"you sent s3cr3t-value and tok%2Fen%2B1"}"#,
+        )
+        .expect_err("error");
+        let text = format!("{err} {err:?}");
+        assert!(
+            !text.contains("s3cr3t-value") && !text.contains("tok%2Fen%2B1"),
+            "{text}"
+        );
+        let err = run(500, "<p>tok/en+1</p>").expect_err("html");
+        assert!(!format!("{err} {err:?}").contains("tok/en+1"));
+    }
+
+    #[test]
+    fn long_bodies_are_cut() {
+        let body = "x".repeat(1000);
+        let cut = excerpt(body.as_bytes(), &redactor());
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}
