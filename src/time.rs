@@ -57,17 +57,8 @@ mod tests {
     fn months_clamp_at_month_end_in_beijing_time() {
         // 2027-01-31 00:00 Beijing is 2027-01-30T16:00Z; one month later is Feb 28 in Beijing.
         let ts = parse_api("2027-01-30T16:00Z").unwrap();
-        assert_eq!(
-            format_api(add_calendar(ts, 1, 0).unwrap()),
-            "2027-02-27T16:00Z"
-        );
-        assert_eq!(
-            format_api(add_calendar(ts, 0, 2).unwrap()),
-            "2027-02-13T16:00Z"
-        );
-        assert_eq!(
-            format_api(add_calendar(ts, 12, 0).unwrap()),
-            "2028-01-30T16:00Z"
-        );
+        assert_eq!(format_api(add_calendar(ts, 1, 0).unwrap()), "2027-02-27T16:00Z");
+        assert_eq!(format_api(add_calendar(ts, 0, 2).unwrap()), "2027-02-13T16:00Z");
+        assert_eq!(format_api(add_calendar(ts, 12, 0).unwrap()), "2028-01-30T16:00Z");
     }
 }

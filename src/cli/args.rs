@@ -69,12 +69,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ConfigArg {
     /// The desired-state file.
-    #[arg(
-        short = 'c',
-        long = "config",
-        default_value = "renewal.yaml",
-        value_name = "FILE"
-    )]
+    #[arg(short = 'c', long = "config", default_value = "renewal.yaml", value_name = "FILE")]
     pub config: PathBuf,
 }
 

@@ -42,9 +42,7 @@ pub enum ApiError {
     },
     /// The service answered, but not with what the API documents (HTML page, truncated JSON,
     /// missing keys). Nothing is inferred from such an answer.
-    #[error(
-        "{action} in {region}: unexpected answer (HTTP {http_status}): {message}; body starts: {excerpt}"
-    )]
+    #[error("{action} in {region}: unexpected answer (HTTP {http_status}): {message}; body starts: {excerpt}")]
     Decode {
         action: String,
         region: String,
@@ -101,25 +99,16 @@ mod tests {
     #[test]
     fn codes_are_classified_as_the_reference_says() {
         assert_eq!(classify_code("Throttling", 400), ErrorClass::Throttling);
-        assert_eq!(
-            classify_code("Throttling.User", 400),
-            ErrorClass::Throttling
-        );
+        assert_eq!(classify_code("Throttling.User", 400), ErrorClass::Throttling);
         assert_eq!(classify_code("Throttling.Api", 403), ErrorClass::Throttling);
         assert_eq!(classify_code("InternalError", 500), ErrorClass::Server);
         assert_eq!(classify_code("ServiceUnavailable", 503), ErrorClass::Server);
         assert_eq!(classify_code("Whatever", 502), ErrorClass::Server);
-        assert_eq!(
-            classify_code("LastTokenProcessing", 403),
-            ErrorClass::Server
-        );
+        assert_eq!(classify_code("LastTokenProcessing", 403), ErrorClass::Server);
         assert_eq!(
             classify_code("InvalidAccountStatus.NotEnoughBalance", 403),
             ErrorClass::Client
         );
-        assert_eq!(
-            classify_code("SignatureDoesNotMatch", 400),
-            ErrorClass::Client
-        );
+        assert_eq!(classify_code("SignatureDoesNotMatch", 400), ErrorClass::Client);
     }
 }
