@@ -76,7 +76,9 @@ fn captures() -> Vec<Capture> {
             name: format!(
                 "capture {n} ({} {})",
                 c["action"].as_str().unwrap_or_default(),
-                c["sdk_signature_algorithm_config"].as_str().unwrap_or_default()
+                c["sdk_signature_algorithm_config"]
+                    .as_str()
+                    .unwrap_or_default()
             ),
             method: c["method"].as_str().expect("method").to_owned(),
             raw_path: c["raw_path"].as_str().expect("path").to_owned(),
@@ -104,7 +106,11 @@ impl Capture {
     }
 
     fn with_header(mut self, name: &str, value: &str) -> Capture {
-        match self.headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(header) => header.1 = value.to_owned(),
             None => self.headers.push((name.to_owned(), value.to_owned())),
         }
@@ -120,7 +126,10 @@ impl Capture {
             self.with_header("Authorization", &format!("{head}Signature={flipped}"))
         } else {
             let (head, sig) = self.raw_path.rsplit_once("&Signature=").expect("signature");
-            let flipped = flip_first(sig, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+            let flipped = flip_first(
+                sig,
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            );
             Capture {
                 raw_path: format!("{head}&Signature={flipped}"),
                 ..self
@@ -201,11 +210,19 @@ async fn every_wire_capture_is_accepted_with_the_expected_shape() {
     let all = captures();
     assert_eq!(all.len(), 8);
     for capture in all {
-        let emulator = if capture.sts { sts().await } else { plain().await };
+        let emulator = if capture.sts {
+            sts().await
+        } else {
+            plain().await
+        };
         let (status, body) = capture.send(emulator.addr()).await;
         assert_eq!(status, 200, "{}: {body}", capture.name);
         for key in capture.expected.as_object().expect("object").keys() {
-            assert!(body.get(key).is_some(), "{}: answer lacks {key}: {body}", capture.name);
+            assert!(
+                body.get(key).is_some(),
+                "{}: answer lacks {key}: {body}",
+                capture.name
+            );
         }
         assert!(
             body["RequestId"].as_str().is_some_and(|id| id.len() == 36),
@@ -257,17 +274,34 @@ async fn a_changed_signature_is_refused() {
     let emulator_plain = plain().await;
     let emulator_sts = sts().await;
     for capture in captures() {
-        let emulator = if capture.sts { &emulator_sts } else { &emulator_plain };
-        let (status, body) = capture.clone().with_bad_signature().send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (400, &Value::from("SignatureDoesNotMatch")), "{}", capture.name);
+        let emulator = if capture.sts {
+            &emulator_sts
+        } else {
+            &emulator_plain
+        };
+        let (status, body) = capture
+            .clone()
+            .with_bad_signature()
+            .send(emulator.addr())
+            .await;
+        assert_eq!(
+            (status, &body["Code"]),
+            (400, &Value::from("SignatureDoesNotMatch")),
+            "{}",
+            capture.name
+        );
         let message = body["Message"].as_str().expect("message");
         assert!(
-            message.starts_with("Specified signature is not matched with our calculation. server string to sign is:"),
+            message.starts_with(
+                "Specified signature is not matched with our calculation. server string to sign is:"
+            ),
             "{message}"
         );
         assert!(!message.contains("testsecret"), "never the secret");
         assert!(
-            body["HostId"].as_str().is_some_and(|h| h.starts_with("ecs.") && h.ends_with(".aliyuncs.com")),
+            body["HostId"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("ecs.") && h.ends_with(".aliyuncs.com")),
             "{}",
             capture.name
         );
@@ -276,8 +310,17 @@ async fn a_changed_signature_is_refused() {
     assert_eq!(emulator_sts.stats().renewals.len(), 0, "nothing renewed");
     // The refused requests did not burn their nonces: the genuine ones still pass.
     for capture in captures() {
-        let emulator = if capture.sts { &emulator_sts } else { &emulator_plain };
-        assert_eq!(capture.send(emulator.addr()).await.0, 200, "{}", capture.name);
+        let emulator = if capture.sts {
+            &emulator_sts
+        } else {
+            &emulator_plain
+        };
+        assert_eq!(
+            capture.send(emulator.addr()).await.0,
+            200,
+            "{}",
+            capture.name
+        );
     }
 }
 
@@ -287,7 +330,12 @@ async fn the_wrong_secret_is_refused() {
         let token = capture.sts.then_some(TOKEN);
         let emulator = emulator_at(fleet("testid", "not-the-secret", token), CAPTURE_TIME).await;
         let (status, body) = capture.send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (400, &Value::from("SignatureDoesNotMatch")), "{}", capture.name);
+        assert_eq!(
+            (status, &body["Code"]),
+            (400, &Value::from("SignatureDoesNotMatch")),
+            "{}",
+            capture.name
+        );
         assert_eq!(emulator.stats().mutating_requests, 0);
         emulator.shutdown().await;
     }
@@ -298,11 +346,27 @@ async fn a_parameter_changed_after_signing_is_refused() {
     let emulator_plain = plain().await;
     let emulator_sts = sts().await;
     for capture in captures() {
-        let emulator = if capture.sts { &emulator_sts } else { &emulator_plain };
-        let (status, body) = capture.clone().with_changed_parameter().send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (400, &Value::from("SignatureDoesNotMatch")), "{}: {body}", capture.name);
+        let emulator = if capture.sts {
+            &emulator_sts
+        } else {
+            &emulator_plain
+        };
+        let (status, body) = capture
+            .clone()
+            .with_changed_parameter()
+            .send(emulator.addr())
+            .await;
+        assert_eq!(
+            (status, &body["Code"]),
+            (400, &Value::from("SignatureDoesNotMatch")),
+            "{}: {body}",
+            capture.name
+        );
     }
-    assert_eq!(emulator_plain.stats().mutating_requests + emulator_sts.stats().mutating_requests, 0);
+    assert_eq!(
+        emulator_plain.stats().mutating_requests + emulator_sts.stats().mutating_requests,
+        0
+    );
 }
 
 #[tokio::test]
@@ -310,10 +374,24 @@ async fn a_replayed_nonce_is_refused() {
     let emulator_plain = plain().await;
     let emulator_sts = sts().await;
     for capture in captures() {
-        let emulator = if capture.sts { &emulator_sts } else { &emulator_plain };
-        assert_eq!(capture.send(emulator.addr()).await.0, 200, "{}", capture.name);
+        let emulator = if capture.sts {
+            &emulator_sts
+        } else {
+            &emulator_plain
+        };
+        assert_eq!(
+            capture.send(emulator.addr()).await.0,
+            200,
+            "{}",
+            capture.name
+        );
         let (status, body) = capture.send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (400, &Value::from("SignatureNonceUsed")), "{}", capture.name);
+        assert_eq!(
+            (status, &body["Code"]),
+            (400, &Value::from("SignatureNonceUsed")),
+            "{}",
+            capture.name
+        );
     }
 }
 
@@ -325,9 +403,19 @@ async fn a_stale_timestamp_is_refused_and_a_small_skew_is_not() {
     for capture in captures().into_iter().filter(|c| !c.sts) {
         for emulator in [&late, &early] {
             let (status, body) = capture.send(emulator.addr()).await;
-            assert_eq!((status, &body["Code"]), (400, &Value::from("InvalidTimeStamp.Expired")), "{}", capture.name);
+            assert_eq!(
+                (status, &body["Code"]),
+                (400, &Value::from("InvalidTimeStamp.Expired")),
+                "{}",
+                capture.name
+            );
         }
-        assert_eq!(capture.send(close.addr()).await.0, 200, "{} within 15 minutes", capture.name);
+        assert_eq!(
+            capture.send(close.addr()).await.0,
+            200,
+            "{} within 15 minutes",
+            capture.name
+        );
     }
 }
 
@@ -340,23 +428,58 @@ async fn v3_header_rules() {
         .expect("a V3 capture");
     let cases = [
         // An x-acs-* header that is not signed could be altered in transit.
-        (v3.clone().with_header("x-acs-extra", "1"), "IncompleteSignature"),
+        (
+            v3.clone().with_header("x-acs-extra", "1"),
+            "IncompleteSignature",
+        ),
         // host is signed: another host means another canonical request.
-        (v3.clone().with_header("host", "ecs.cn-hangzhou.aliyuncs.com"), "SignatureDoesNotMatch"),
+        (
+            v3.clone()
+                .with_header("host", "ecs.cn-hangzhou.aliyuncs.com"),
+            "SignatureDoesNotMatch",
+        ),
         // The body hash header must match the body actually sent.
-        (Capture { body: "x=1".to_owned(), ..v3.clone() }, "SignatureDoesNotMatch"),
-        (v3.clone().with_header("x-acs-date", "22/11/2026 10:20"), "InvalidTimeStamp.Format"),
-        (v3.clone().with_header("Authorization", "ACS3-HMAC-SHA256 Credential=testid"), "IncompleteSignature"),
-        (v3.clone().with_header("Authorization", "HMAC-MD5 Credential=testid,SignedHeaders=host,Signature=00"), "InvalidSignatureMethod"),
-        (v3.clone().with_header("x-acs-version", "2099-01-01"), "InvalidVersion"),
-        (v3.clone().with_header("x-acs-action", "DeleteInstance"), "InvalidApi.NotFound"),
+        (
+            Capture {
+                body: "x=1".to_owned(),
+                ..v3.clone()
+            },
+            "SignatureDoesNotMatch",
+        ),
+        (
+            v3.clone().with_header("x-acs-date", "22/11/2026 10:20"),
+            "InvalidTimeStamp.Format",
+        ),
+        (
+            v3.clone()
+                .with_header("Authorization", "ACS3-HMAC-SHA256 Credential=testid"),
+            "IncompleteSignature",
+        ),
+        (
+            v3.clone().with_header(
+                "Authorization",
+                "HMAC-MD5 Credential=testid,SignedHeaders=host,Signature=00",
+            ),
+            "InvalidSignatureMethod",
+        ),
+        (
+            v3.clone().with_header("x-acs-version", "2099-01-01"),
+            "InvalidVersion",
+        ),
+        (
+            v3.clone().with_header("x-acs-action", "DeleteInstance"),
+            "InvalidApi.NotFound",
+        ),
     ];
     for (capture, code) in cases {
         let (_, body) = capture.send(emulator.addr()).await;
         assert_eq!(body["Code"], code, "{:?}", capture.headers);
     }
     // Header names are case-insensitive, extra unsigned non-x-acs headers are fine.
-    let (status, _) = v3.with_header("X-Forwarded-For", "10.0.0.1").send(emulator.addr()).await;
+    let (status, _) = v3
+        .with_header("X-Forwarded-For", "10.0.0.1")
+        .send(emulator.addr())
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -366,12 +489,20 @@ async fn sts_tokens_must_match_the_key() {
     let emulator_sts = sts().await;
     for capture in captures() {
         let (emulator, code) = if capture.sts {
-            (&emulator_plain, "InvalidSecurityToken.MismatchWithAccessKey")
+            (
+                &emulator_plain,
+                "InvalidSecurityToken.MismatchWithAccessKey",
+            )
         } else {
             (&emulator_sts, "MissingSecurityToken")
         };
         let (status, body) = capture.send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (400, &Value::from(code)), "{}", capture.name);
+        assert_eq!(
+            (status, &body["Code"]),
+            (400, &Value::from(code)),
+            "{}",
+            capture.name
+        );
     }
 }
 
@@ -380,6 +511,11 @@ async fn an_unknown_access_key_is_refused() {
     let emulator = emulator_at(fleet("someone-else", "testsecret", None), CAPTURE_TIME).await;
     for capture in captures().into_iter().filter(|c| !c.sts) {
         let (status, body) = capture.send(emulator.addr()).await;
-        assert_eq!((status, &body["Code"]), (404, &Value::from("InvalidAccessKeyId.NotFound")), "{}", capture.name);
+        assert_eq!(
+            (status, &body["Code"]),
+            (404, &Value::from("InvalidAccessKeyId.NotFound")),
+            "{}",
+            capture.name
+        );
     }
 }

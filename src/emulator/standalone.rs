@@ -21,6 +21,9 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
     };
     let faults = Faults::from_flags(&args.faults).map_err(anyhow::Error::msg)?;
     let fleet = Fleet::load(&args.fleet)?;
+    // Listen for the stop signals before announcing the port, so a supervisor that sends
+    // SIGTERM as soon as it has read the first line never kills us mid-way.
+    let stop = StopSignal::install()?;
     let key_id = fleet.first_access_key_id().unwrap_or_default().to_owned();
     let has_token = fleet
         .access_keys
@@ -66,27 +69,46 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
     }
     eprintln!("serving {count} instances in {regions} regions; Ctrl-C to stop");
 
-    wait_for_stop_signal().await?;
+    stop.wait().await;
     handle.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
+/// Ctrl-C, and SIGTERM on Unix, registered before the port is announced.
+struct StopSignal {
     #[cfg(unix)]
-    {
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    #[cfg(unix)]
+    fn install() -> anyhow::Result<StopSignal> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-        Ok(())
+        Ok(StopSignal {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+        })
     }
+
     #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot listen for Ctrl-C")
+    fn install() -> anyhow::Result<StopSignal> {
+        Ok(StopSignal {})
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) {
+        // Without a handler the default (exit) applies, which is also a stop.
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
