@@ -1,8 +1,173 @@
-//! The ECS emulator. Work in progress.
+//! The ECS emulator (DESIGN.md §6): a fake Alibaba Cloud ECS service on loopback, serving the RPC
+//! API (`Version=2014-05-26`) from a fleet file with the real wire format — both signature
+//! schemes checked, the real JSON shapes and error codes, paging, ClientToken idempotency,
+//! renewals that move `ExpiredTime`, and injected faults. The official SDKs work against it
+//! unchanged; `renewctl demo`, the tests and the benchmarks run against it.
+//!
+//! This file is the public surface: [`start`] an emulator in-process, or [`run_standalone`] for
+//! `renewctl emulator`. It deliberately shares no code with the client in `src/cloud/` (its own
+//! signature checks, encoding, time helpers and JSON), so a client bug cannot hide behind it.
+//!
+//! Layout: `fleet` (file format) and `generate` (synthetic fleets) → `state` (live instances,
+//! ClientTokens) → `actions/` (one file per API action) ← `gateway` (pipeline: scheme, auth in
+//! `verify/`, `faults`, stats) ← `server` (hyper). `wire`, `params`, `encode`, `clock`, `catalog`
+//! are shared leaves.
 
-use crate::cli::args::EmulatorArgs;
+mod actions;
+mod catalog;
+mod clock;
+mod encode;
+mod faults;
+mod fleet;
+mod gateway;
+mod generate;
+mod params;
+mod request;
+mod server;
+mod standalone;
+mod state;
+mod stats;
+mod verify;
+mod wire;
 
-/// Runs `renewctl emulator` until interrupted.
-pub async fn run_standalone(_args: &EmulatorArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the emulator is not implemented yet")
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use clock::Clock;
+pub use faults::{FaultKind, Faults};
+pub use fleet::{Fleet, FleetError, FleetProblem};
+pub use standalone::run_standalone;
+pub use state::EmulatedInstance;
+pub use stats::Stats;
+
+use faults::FaultPlan;
+use gateway::Shared;
+use state::World;
+use verify::nonce::NonceMemory;
+
+/// How an emulator behaves besides its fleet.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Probability of each fault per authenticated request.
+    pub faults: Faults,
+    /// Where "now" comes from: signature timestamps, expiry, `expires_in`.
+    pub clock: Clock,
+    /// Seed of the fault PRNG: the same seed and request order inject the same faults.
+    pub fault_seed: u64,
+}
+
+/// A running emulator. Dropping it stops the server without waiting; [`EmulatorHandle::shutdown`]
+/// stops it and waits.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+/// Starts an emulator serving `fleet` on `listen` (port 0 picks a free port). Relative expiries
+/// (`expires_in`) are resolved against `options.clock` now.
+pub async fn start(
+    fleet: Fleet,
+    listen: SocketAddr,
+    options: EmulatorOptions,
+) -> std::io::Result<EmulatorHandle> {
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let world = World::build(&fleet, options.clock.now());
+    let shared = Arc::new(Shared {
+        world: RwLock::new(world),
+        keys: fleet.access_keys,
+        nonces: NonceMemory::default(),
+        faults: Mutex::new(FaultPlan::new(options.faults, options.fault_seed)),
+        stats: Mutex::new(Stats::default()),
+        clock: options.clock,
+        latency: options.latency,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stopped));
+    Ok(EmulatorHandle {
+        addr,
+        shared,
+        stop,
+        task,
+    })
+}
+
+impl EmulatorHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to point a client at, e.g. `http://127.0.0.1:8787`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The fleet's first access key: `(id, secret)`.
+    pub fn access_key(&self) -> (String, String) {
+        self.shared
+            .keys
+            .first()
+            .map(|k| (k.id.clone(), k.secret.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The STS token of the first access key, when it is an STS key.
+    pub fn security_token(&self) -> Option<String> {
+        self.shared
+            .keys
+            .first()
+            .and_then(|k| k.security_token.clone())
+    }
+
+    /// The emulator's current time.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.shared.clock.now()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats().clone()
+    }
+
+    /// The current state of one instance; `None` if it does not exist or has been released.
+    pub fn instance(&self, id: &str) -> Option<EmulatedInstance> {
+        let now = self.shared.clock.now();
+        let world = self
+            .shared
+            .world
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        world.find(id, now).map(|i| i.snapshot(now))
+    }
+
+    /// Scripts a fault: the next authenticated request of `action` (of any action when `None`)
+    /// gets `kind`. Scripted faults are served first-in first-out, before any random ones.
+    pub fn push_fault(&self, action: Option<&str>, kind: FaultKind) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(action, kind);
+    }
+
+    /// Stops accepting, lets requests in flight finish (held ones are released), and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }

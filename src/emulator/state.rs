@@ -1,0 +1,367 @@
+//! The emulated account's live state: every instance by region, in a stable order, with an id
+//! index; the ClientToken memory that makes RenewInstance idempotent; and order numbers.
+//!
+//! Time-dependent facts (expired, financially locked, released 15 days after expiry) are
+//! computed from "now" on every read instead of being stored, so a long-running emulator on the
+//! system clock ages like the real account. Automatic renewal deductions (9 days before expiry)
+//! are deliberately NOT simulated: expiries change only through RenewInstance, so what a fleet
+//! file says stays true until a client acts.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::catalog::{default_monthly_price, fnv1a};
+use super::clock::{add_calendar, truncate_to_minute};
+use super::fleet::{ChargeType, ExpirySpec, Fleet, InstanceSpec, SpanUnit};
+use super::generate;
+
+/// How long an expired subscription instance is kept before it is released (ecs-api.md §6).
+const GRACE: SignedDuration = SignedDuration::from_hours(15 * 24);
+
+/// How many ClientTokens are remembered. The real window is undocumented (ecs-api.md §10); a
+/// bounded memory keeps a long benchmark from growing without limit.
+const TOKEN_MEMORY: usize = 200_000;
+
+/// One instance as the emulator stores it.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub zone: String,
+    pub instance_type: String,
+    pub charge_type: ChargeType,
+    /// The status the instance would have while paid up; see [`Instance::status`].
+    pub status: String,
+    /// `None` for pay-as-you-go instances.
+    pub expired_time: Option<Timestamp>,
+    pub creation_time: Timestamp,
+    pub renewal_status: String,
+    pub duration: u32,
+    pub period_unit: String,
+    pub tags: Vec<(String, String)>,
+    pub monthly_price: f64,
+}
+
+impl Instance {
+    pub(crate) fn is_prepaid(&self) -> bool {
+        self.charge_type == ChargeType::PrePaid
+    }
+
+    /// Past its expiry: stopped and financially locked until renewed.
+    pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
+        self.expired_time.is_some_and(|at| at <= now)
+    }
+
+    /// More than 15 days past expiry: gone from every answer.
+    pub(crate) fn is_released(&self, now: Timestamp) -> bool {
+        self.expired_time
+            .and_then(|at| at.checked_add(GRACE).ok())
+            .is_some_and(|end| end < now)
+    }
+
+    /// The status the API reports: an expired subscription instance is stopped (ecs-api.md §6).
+    pub(crate) fn status(&self, now: Timestamp) -> &str {
+        if self.is_expired(now) {
+            "Stopped"
+        } else {
+            &self.status
+        }
+    }
+
+    pub(crate) fn snapshot(&self, now: Timestamp) -> EmulatedInstance {
+        EmulatedInstance {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            region: self.region.clone(),
+            zone: self.zone.clone(),
+            instance_type: self.instance_type.clone(),
+            charge_type: self.charge_type.as_str().to_owned(),
+            status: self.status(now).to_owned(),
+            expired_time: self.expired_time,
+            financial_lock: self.is_expired(now),
+            renewal_status: self.renewal_status.clone(),
+            duration: self.duration,
+            period_unit: self.period_unit.clone(),
+            tags: self.tags.iter().cloned().collect(),
+            monthly_price: self.monthly_price,
+        }
+    }
+}
+
+/// The current state of one instance, for tests and the demo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmulatedInstance {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub zone: String,
+    pub instance_type: String,
+    /// `PrePaid` or `PostPaid`.
+    pub charge_type: String,
+    /// As the API reports it now (`Stopped` once expired).
+    pub status: String,
+    /// `None` for pay-as-you-go instances.
+    pub expired_time: Option<Timestamp>,
+    /// Expired and locked (`OperationLocks` has `financial`).
+    pub financial_lock: bool,
+    /// `AutoRenewal`, `Normal` or `NotRenewal`.
+    pub renewal_status: String,
+    pub duration: u32,
+    /// Verbatim, in whatever case it was set (`Month`, `month`, `week`…).
+    pub period_unit: String,
+    pub tags: BTreeMap<String, String>,
+    pub monthly_price: f64,
+}
+
+/// What a ClientToken was first used for, and the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenRecord {
+    pub fingerprint: String,
+    pub order_id: String,
+}
+
+/// Remembered ClientTokens, oldest evicted first.
+#[derive(Debug, Default)]
+pub(crate) struct TokenMemory {
+    records: HashMap<String, TokenRecord>,
+    order: VecDeque<String>,
+}
+
+impl TokenMemory {
+    pub(crate) fn get(&self, token: &str) -> Option<&TokenRecord> {
+        self.records.get(token)
+    }
+
+    pub(crate) fn insert(&mut self, token: String, record: TokenRecord) {
+        if self.records.insert(token.clone(), record).is_none() {
+            self.order.push_back(token);
+        }
+        while self.order.len() > TOKEN_MEMORY {
+            if let Some(old) = self.order.pop_front() {
+                self.records.remove(&old);
+            }
+        }
+    }
+}
+
+/// All instances of the emulated account.
+#[derive(Debug)]
+pub(crate) struct World {
+    regions: BTreeMap<String, Vec<Instance>>,
+    index: HashMap<String, (String, usize)>,
+    pub tokens: TokenMemory,
+    next_order: u64,
+}
+
+impl World {
+    /// Materialises a fleet at `start`: relative expiries resolved, generated instances made.
+    pub(crate) fn build(fleet: &Fleet, start: Timestamp) -> World {
+        let mut regions: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        for (region, specs) in &fleet.regions {
+            let list = regions.entry(region.clone()).or_default();
+            list.extend(specs.iter().map(|s| materialise(s, region, start)));
+        }
+        for g in &fleet.generate {
+            let list = regions.entry(g.region.clone()).or_default();
+            list.extend(
+                generate::generate(g, start)
+                    .iter()
+                    .map(|s| materialise(s, &g.region, start)),
+            );
+        }
+        let mut index = HashMap::new();
+        for (region, list) in &regions {
+            for (pos, instance) in list.iter().enumerate() {
+                index.insert(instance.id.clone(), (region.clone(), pos));
+            }
+        }
+        World {
+            regions,
+            index,
+            tokens: TokenMemory::default(),
+            // Order numbers look like real ones (15 digits) and never repeat within a run.
+            next_order: 211_000_000_000_000 + start.as_second().rem_euclid(1_000_000) as u64 * 1000,
+        }
+    }
+
+    pub(crate) fn has_region(&self, region: &str) -> bool {
+        self.regions.contains_key(region)
+    }
+
+    pub(crate) fn region_names(&self) -> impl Iterator<Item = &str> {
+        self.regions.keys().map(String::as_str)
+    }
+
+    /// The instances of a region that have not been released, in stable order.
+    pub(crate) fn visible<'a>(
+        &'a self,
+        region: &str,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &'a Instance> + 'a {
+        self.regions
+            .get(region)
+            .map(|list| list.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(move |i| !i.is_released(now))
+    }
+
+    /// An instance in any region, unless released.
+    pub(crate) fn find(&self, id: &str, now: Timestamp) -> Option<&Instance> {
+        let (region, pos) = self.index.get(id)?;
+        self.regions
+            .get(region)?
+            .get(*pos)
+            .filter(|i| !i.is_released(now))
+    }
+
+    pub(crate) fn find_mut(&mut self, id: &str, now: Timestamp) -> Option<&mut Instance> {
+        let (region, pos) = self.index.get(id)?;
+        self.regions
+            .get_mut(region)?
+            .get_mut(*pos)
+            .filter(|i| !i.is_released(now))
+    }
+
+    pub(crate) fn next_order_id(&mut self) -> String {
+        self.next_order += 1;
+        self.next_order.to_string()
+    }
+}
+
+fn resolve_expiry(expiry: ExpirySpec, start: Timestamp) -> Option<Timestamp> {
+    let at = match expiry {
+        ExpirySpec::Never => return None,
+        ExpirySpec::At(at) => at,
+        ExpirySpec::In { amount, unit } => {
+            let moved = match unit {
+                SpanUnit::Hour => start.checked_add(SignedDuration::from_hours(amount)).ok(),
+                SpanUnit::Day => super::clock::add_days(start, amount),
+                SpanUnit::Week => add_calendar(start, 0, amount),
+                SpanUnit::Month => add_calendar(start, amount, 0),
+                SpanUnit::Year => add_calendar(start, amount.saturating_mul(12), 0),
+            };
+            moved.unwrap_or(start)
+        }
+    };
+    Some(truncate_to_minute(at))
+}
+
+fn materialise(spec: &InstanceSpec, region: &str, start: Timestamp) -> Instance {
+    let hash = fnv1a(spec.id.as_bytes());
+    let zone_letter = ['b', 'g', 'h', 'i', 'j', 'k'][(hash % 6) as usize];
+    let expired_time = resolve_expiry(spec.expiry, start);
+    // Creation is derived, not configured: a whole number of months before expiry (the usual
+    // subscription lengths), and never after the emulator started.
+    let months = [1i64, 3, 6, 12][((hash >> 8) % 4) as usize];
+    let latest_creation = start - SignedDuration::from_hours(24);
+    let creation_time = expired_time
+        .and_then(|at| add_calendar(at, -months, 0))
+        .unwrap_or_else(|| {
+            start - SignedDuration::from_hours(24 * (1 + (hash >> 16) as i64 % 300))
+        });
+    Instance {
+        id: spec.id.clone(),
+        name: spec.name.clone(),
+        region: region.to_owned(),
+        zone: format!("{region}-{zone_letter}"),
+        instance_type: spec.instance_type.clone(),
+        charge_type: spec.charge_type,
+        status: spec.status.clone(),
+        expired_time,
+        creation_time: truncate_to_minute(creation_time.min(latest_creation)),
+        renewal_status: spec.renewal_status.clone(),
+        duration: spec.duration,
+        period_unit: spec.period_unit.clone(),
+        tags: spec.tags.clone(),
+        monthly_price: spec
+            .monthly_price
+            .unwrap_or_else(|| default_monthly_price(&spec.instance_type)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::clock::{format_minute, parse_api_time};
+
+    const FLEET: &str = r#"
+access_keys: [{id: a, secret: b}]
+regions:
+  cn-hangzhou:
+    - {id: i-soon, expires_in: 5 days}
+    - {id: i-grace, expires_in: -3 days}
+    - {id: i-gone, expires_in: -16 days}
+    - {id: i-month, expires_in: 1 month}
+    - {id: i-payg, charge_type: PostPaid}
+generate: {region: cn-shanghai, count: 3}
+"#;
+
+    fn start() -> Timestamp {
+        "2026-11-22T10:20:30Z".parse().expect("valid")
+    }
+
+    fn world() -> World {
+        World::build(&Fleet::from_yaml_str(FLEET).expect("valid"), start())
+    }
+
+    #[test]
+    fn relative_expiries_resolve_against_start_at_minute_precision() {
+        let w = world();
+        let soon = w.find("i-soon", start()).expect("present");
+        assert_eq!(
+            soon.expired_time.map(format_minute).as_deref(),
+            Some("2026-11-27T10:20Z")
+        );
+        let month = w.find("i-month", start()).expect("present");
+        assert_eq!(
+            month.expired_time.map(format_minute).as_deref(),
+            Some("2026-12-22T10:20Z")
+        );
+        assert!(soon.creation_time < start());
+    }
+
+    #[test]
+    fn expired_instances_stop_and_released_ones_disappear() {
+        let w = world();
+        let grace = w
+            .find("i-grace", start())
+            .expect("still there within 15 days");
+        assert!(grace.is_expired(start()));
+        assert_eq!(grace.status(start()), "Stopped");
+        assert!(w.find("i-gone", start()).is_none());
+        let ids: Vec<&str> = w
+            .visible("cn-hangzhou", start())
+            .map(|i| i.id.as_str())
+            .collect();
+        assert_eq!(ids, ["i-soon", "i-grace", "i-month", "i-payg"]);
+        // Time passes: the 5-day instance expires and is released 15 days later.
+        let later = parse_api_time("2026-12-13T00:00Z").expect("valid");
+        assert!(w.find("i-soon", later).is_none());
+    }
+
+    #[test]
+    fn generated_instances_join_their_region() {
+        let w = world();
+        assert!(w.has_region("cn-shanghai"));
+        assert_eq!(w.visible("cn-shanghai", start()).count(), 3);
+        assert!(w.find("i-uf600000000000000001", start()).is_some());
+    }
+
+    #[test]
+    fn token_memory_forgets_the_oldest_first() {
+        let mut memory = TokenMemory::default();
+        let record = TokenRecord {
+            fingerprint: "f".to_owned(),
+            order_id: "1".to_owned(),
+        };
+        for n in 0..(TOKEN_MEMORY + 5) {
+            memory.insert(format!("t{n}"), record.clone());
+        }
+        assert!(memory.get("t0").is_none());
+        assert!(memory.get(&format!("t{}", TOKEN_MEMORY + 4)).is_some());
+    }
+}

@@ -1,0 +1,39 @@
+//! Counters a test asserts on ("zero mutating calls", "renewed exactly once"): the public
+//! [`Stats`] snapshot, served unsigned at `GET /_emulator/stats` for out-of-process tests.
+//!
+//! Only the shape and the meaning of each counter live here; the gateway and the actions decide
+//! when to bump them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What the emulator has seen since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Every API request received (the `/_emulator/*` endpoints excluded), answered or not.
+    pub requests: u64,
+    /// Requests per action name as sent; names the emulator does not serve count under
+    /// `(unknown)` so a scanner cannot grow this map without bound.
+    pub by_action: BTreeMap<String, u64>,
+    /// `ModifyInstanceAutoRenewAttribute` and `RenewInstance` requests that passed authentication
+    /// and fault injection and reached their handler, whether they then succeeded or not.
+    pub mutating_requests: u64,
+    /// Instance id → renewals actually carried out (money spent). A replay answered from the
+    /// ClientToken memory does not count.
+    pub renewals: BTreeMap<String, u32>,
+    /// Successful `ModifyInstanceAutoRenewAttribute` calls (each may change up to 100 instances).
+    pub modifications: u64,
+    /// Requests refused by authentication: bad or missing signature, unknown key, wrong security
+    /// token, stale or malformed timestamp, reused nonce.
+    pub signature_rejections: u64,
+    /// Faults injected, by rate or by script.
+    pub faults_injected: u64,
+}
+
+impl Stats {
+    /// Total renewals carried out across all instances.
+    pub fn total_renewals(&self) -> u64 {
+        self.renewals.values().map(|n| u64::from(*n)).sum()
+    }
+}
