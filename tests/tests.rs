@@ -5,6 +5,7 @@
 //! - `planner`: the pure planner, one table of cases per rule of DESIGN.md §2 and §5.
 //! - `client`: the real HTTP client against the emulator over loopback: every action, both
 //!   signature schemes, every error path, retries and idempotent renewals.
+//! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -13,4 +14,5 @@ mod support;
 mod cli;
 mod client;
 mod config;
+mod emulator_wire;
 mod planner;

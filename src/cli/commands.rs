@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use anstream::{eprintln, println};
+use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, ConfigArg, Format, GlobalArgs, PlanArgs};
@@ -39,7 +39,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let plan = make_plan(&client, &config).await?;
     match args.format {
         Format::Text => print!("{}", render::text::plan(&plan)),
-        Format::Json => std::print!("{}", render::json::plan(&plan)),
+        Format::Json => print!("{}", render::json::plan(&plan)),
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         EXIT_CHANGES
@@ -67,6 +67,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(1);
     }
+    println!();
     let report = run_apply(&client, &plan).await;
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
@@ -84,7 +85,13 @@ fn confirm() -> anyhow::Result<bool> {
 
 /// Applies `plan`, printing each outcome as it happens and the summary at the end.
 pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan) -> Report {
-    println!();
+    println!(
+        "Applying {} change{} with {} call{}:",
+        plan.changes.len(),
+        if plan.changes.len() == 1 { "" } else { "s" },
+        plan.calls.len(),
+        if plan.calls.len() == 1 { "" } else { "s" }
+    );
     let report = apply(api, plan, |index, outcome| {
         println!("{}", render::text::outcome_line(plan, index, outcome));
     })

@@ -6,7 +6,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use anstream::println;
+use anstream::{print, println};
 
 use super::args::GlobalArgs;
 use super::commands::run_apply;
@@ -25,7 +25,7 @@ fn heading(text: &str) {
 }
 
 pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
-    let fleet = Fleet::from_yaml(FLEET, "examples/fleet.yaml")?;
+    let fleet = Fleet::from_yaml_str(FLEET)?;
     let config = desired::parse(CONFIG.as_bytes(), "examples/renewal.yaml")?;
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let emulator = emulator::start(fleet, listen, EmulatorOptions::default()).await?;
@@ -72,7 +72,7 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
         .map(|(id, _)| id)
         .collect();
     println!(
-        "\nCalls: the first plan read {} time{} (the emulator counted {}); apply sent {} mutating \
+        "\nCalls: the first plan made {} read{} (the emulator counted {}); apply sent {} mutating \
          request{} for {} planned call{}; {} instance{} renewed, none twice{}.",
         first.summary.read_calls,
         if first.summary.read_calls == 1 {

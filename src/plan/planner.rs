@@ -110,8 +110,10 @@ fn release_time(expiry: Timestamp) -> Timestamp {
         .unwrap_or(expiry)
 }
 
+/// Whole days from `from` to `to`, rounded to the nearest day (negative in the past).
 fn days_between(from: Timestamp, to: Timestamp) -> i64 {
-    to.duration_since(from).as_secs() / 86_400
+    let secs = to.duration_since(from).as_secs();
+    (secs + secs.signum() * 43_200) / 86_400
 }
 
 fn renewal_state(status: &RenewalStatus, duration: u32, unit: &str) -> ChangeState {
@@ -200,9 +202,8 @@ pub fn plan(
             instance,
             policy,
             format!(
-                "{} is {} (not a subscription): renewal does not apply; it is skipped. \
-                 Remove it from policy {policy:?}",
-                instance.instance_id,
+                "{}, not a subscription: renewal does not apply, so it is skipped; \
+                 remove it from policy {policy:?}",
                 match &instance.charge_type {
                     ChargeType::PostPaid => "pay-as-you-go (PostPaid)".to_string(),
                     other => format!("billed as {other}"),

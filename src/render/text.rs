@@ -144,7 +144,7 @@ pub fn plan(plan: &Plan) -> String {
     if !plan.calls.is_empty() {
         let _ = writeln!(
             out,
-            "API calls apply will make ({}; {} read{} made to plan):",
+            "API calls apply will make, phase by phase ({}; {} read{} made to plan):",
             plan.calls.len(),
             s.read_calls,
             if s.read_calls == 1 { "" } else { "s" }
@@ -170,7 +170,7 @@ pub fn plan(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {}. {} {} {} {}",
+                "  phase {}  {}  {}  {}  {}",
                 call.phase,
                 call.region,
                 paint(BOLD, call.action),

@@ -23,7 +23,7 @@ impl Emulator {
             .enable_all()
             .build()
             .expect("runtime");
-        let fleet = Fleet::from_yaml(fleet_yaml, "fleet.yaml").expect("valid fleet");
+        let fleet = Fleet::from_yaml_str(fleet_yaml).expect("valid fleet");
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let handle = runtime
             .block_on(emulator::start(fleet, listen, options))
