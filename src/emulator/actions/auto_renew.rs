@@ -145,10 +145,10 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
     }
     for id in &ids {
         if let Some(instance) = world.find_mut(id, now) {
-            instance.renewal_status = target.to_owned();
+            instance.renewal_status = target.into();
             if let Some((duration, unit)) = setting {
                 instance.duration = duration;
-                instance.period_unit = unit.to_owned();
+                instance.period_unit = unit.into();
             }
         }
     }
@@ -170,7 +170,7 @@ fn find_prepaid<'w>(
 ) -> Result<&'w Instance, ApiError> {
     let instance = world
         .find(id, now)
-        .filter(|i| i.region == region)
+        .filter(|i| &*i.region == region)
         .ok_or_else(|| {
             ApiError::new(
                 403,

@@ -25,7 +25,7 @@ pub(super) struct InstanceView<'a> {
     description: &'static str,
     host_name: String,
     region_id: &'a str,
-    zone_id: &'a str,
+    zone_id: String,
     instance_type: &'a str,
     instance_type_family: String,
     cpu: u32,
@@ -244,7 +244,7 @@ pub(super) fn instance_view(instance: &Instance, now: Timestamp) -> InstanceView
         description: "",
         host_name: format!("iZ{}Z", instance.id.trim_start_matches("i-")),
         region_id: &instance.region,
-        zone_id: &instance.zone,
+        zone_id: instance.zone(),
         instance_type: &instance.instance_type,
         instance_type_family: instance_type_family(&instance.instance_type),
         cpu,
@@ -334,8 +334,8 @@ pub(super) fn instance_view(instance: &Instance, now: Timestamp) -> InstanceView
                 .tags
                 .iter()
                 .map(|(k, v)| Tag {
-                    tag_key: k,
-                    tag_value: v,
+                    tag_key: k.as_ref(),
+                    tag_value: v.as_ref(),
                 })
                 .collect(),
         },

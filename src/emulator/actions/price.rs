@@ -37,7 +37,7 @@ pub(super) fn describe_renewal_price(
     }
     let instance = world
         .find(resource_id, now)
-        .filter(|i| i.region == region)
+        .filter(|i| &*i.region == region)
         .ok_or_else(|| ApiError::instance_not_found(resource_id))?;
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());

@@ -49,7 +49,7 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
 
     let instance = world
         .find_mut(&id, now)
-        .filter(|i| params.optional("RegionId").is_none_or(|r| r == i.region))
+        .filter(|i| params.optional("RegionId").is_none_or(|r| r == &*i.region))
         .ok_or_else(|| ApiError::instance_not_found(&id))?;
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());
@@ -80,7 +80,7 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
     instance.expired_time = Some(new);
     if was_expired {
         // Paying the arrears lifts the financial lock and starts the instance again.
-        instance.status = "Running".to_owned();
+        instance.status = "Running".into();
     }
 
     let order_id = world.next_order_id();
