@@ -271,11 +271,32 @@ struct RenewalDoc {
 }
 
 /// `generate:` takes one entry or a list of them.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum GenerateDoc {
     One(GenerateEntry),
     Many(Vec<GenerateEntry>),
+}
+
+/// Dispatches on the YAML node kind instead of `#[serde(untagged)]`, whose only error is "did
+/// not match any variant": this way a misspelt key is reported with its name and line.
+impl<'de> Deserialize<'de> for GenerateDoc {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<GenerateDoc, D::Error> {
+        struct GenerateVisitor;
+        impl<'de> Visitor<'de> for GenerateVisitor {
+            type Value = GenerateDoc;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("{region, count, seed} or a list of them")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<GenerateDoc, A::Error> {
+                GenerateEntry::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(GenerateDoc::One)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<GenerateDoc, A::Error> {
+                Vec::<GenerateEntry>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(GenerateDoc::Many)
+            }
+        }
+        deserializer.deserialize_any(GenerateVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -768,6 +789,17 @@ generate: {region: cn-shanghai, count: 5, seed: 7}
         assert!(err.contains("colour"), "{err}");
         assert!(err.contains("regions"), "{err}");
         assert!(err.contains("line 6"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_generate_key_is_named() {
+        for text in [
+            "access_keys: [{id: a, secret: b}]\ngenerate: {region: cn-hangzhou, cuont: 3}\n",
+            "access_keys: [{id: a, secret: b}]\ngenerate:\n  - {region: cn-hangzhou, cuont: 3}\n",
+        ] {
+            let err = Fleet::from_yaml_str(text).expect_err("typo").to_string();
+            assert!(err.contains("cuont") && err.contains("line"), "{err}");
+        }
     }
 
     #[test]
