@@ -608,3 +608,20 @@ fn bad_flags_and_fleets_name_the_culprit() {
     assert!(err.contains("missing.yaml"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let emulator = emulator().await;
+    let addr = emulator.addr();
+    assert_eq!(call(&emulator, "DescribeRegions", &[]).await.status(), 200);
+    drop(emulator);
+    let mut refused = false;
+    for _ in 0..50 {
+        if TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the port is released once the handle is gone");
+}
