@@ -310,19 +310,32 @@ async fn timeout_fault_holds_the_request_and_does_nothing() {
         (1, 0, 0)
     );
     // A held request does not keep shutdown waiting for its 30 seconds.
-    let started = Instant::now();
+    emulator.push_fault(None, FaultKind::Timeout);
     let addr = emulator.addr();
     let pending =
         tokio::spawn(async move { post(addr, &signed_query("RenewInstance", &RENEW)).await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    emulator.push_fault(None, FaultKind::Timeout);
+    for _ in 0..500 {
+        if emulator.stats().faults_injected == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        emulator.stats().faults_injected,
+        2,
+        "the second request is held"
+    );
+    let started = Instant::now();
     emulator.shutdown().await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
-    let _ = pending.await;
+    assert!(
+        matches!(pending.await, Ok(Reply::Closed)),
+        "closed without an answer"
+    );
 }
 
 #[tokio::test]

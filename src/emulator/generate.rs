@@ -5,7 +5,7 @@
 //! from small vocabularies so tag policies match realistic slices.
 //!
 //! Generation is a tight loop with no I/O and a tiny PRNG: 100,000 instances take milliseconds.
-//! Parsing the `generate` entry is `fleet.rs`'s job.
+//! Parsing the `generate` entry is `fleet/`'s job.
 
 use jiff::Timestamp;
 
