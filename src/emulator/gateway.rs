@@ -19,7 +19,7 @@ use super::state::World;
 use super::stats::Stats;
 use super::verify::nonce::NonceMemory;
 use super::verify::{Gatekeeper, Scheme, detect};
-use super::wire::{ApiError, error_body, host_id, new_request_id, success_body};
+use super::wire::{ApiError, error_body, host_id, new_request_id};
 
 /// The only API version served.
 pub(crate) const VERSION: &str = "2014-05-26";
@@ -141,7 +141,7 @@ pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
     match outcome {
         Ok((fields, _)) => Decision::Answer {
             status: 200,
-            body: success_body(fields, &request_id),
+            body: fields.with_request_id(&request_id),
             request_id,
         },
         Err(error) => answer_error(error),

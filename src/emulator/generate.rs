@@ -5,7 +5,7 @@
 //! from small vocabularies so tag policies match realistic slices.
 //!
 //! Generation is a tight loop with no I/O and a tiny PRNG: 100,000 instances take milliseconds.
-//! Parsing the `generate` entry is `fleet.rs`'s job.
+//! Parsing the `generate` entry is `fleet/`'s job.
 
 use jiff::Timestamp;
 
@@ -47,8 +47,22 @@ impl SplitMix64 {
 
 /// The id of the `seq`-th generated instance of a region: 20 characters after `i-` like real
 /// ids, starting with the region's real prefix (`i-bp1…` in Hangzhou).
+#[cfg(test)]
 pub(crate) fn generated_id(region: &str, seq: u32) -> String {
-    format!("i-{}{:017}", region_id_code(region), seq)
+    id_with_code(&region_id_code(region), seq)
+}
+
+fn id_with_code(code: &str, seq: u32) -> String {
+    let mut id = String::with_capacity(22);
+    id.push_str("i-");
+    id.push_str(code);
+    let digits = seq.to_string();
+    id.extend(std::iter::repeat_n(
+        '0',
+        17usize.saturating_sub(digits.len()),
+    ));
+    id.push_str(&digits);
+    id
 }
 
 /// Whether `id` is one the entry `g` generates (so a listed instance would collide with it).
@@ -95,6 +109,7 @@ fn beijing_midnight(ts: Timestamp) -> Timestamp {
 pub(crate) fn generate(g: &GenerateSpec, start: Timestamp) -> Vec<InstanceSpec> {
     let mut rng = SplitMix64::new(g.seed ^ super::catalog::fnv1a(g.region.as_bytes()));
     let today = beijing_midnight(start);
+    let code = region_id_code(&g.region);
     let mut out = Vec::with_capacity(g.count as usize);
     for seq in 1..=g.count {
         let roll = rng.next_f64();
@@ -130,21 +145,21 @@ pub(crate) fn generate(g: &GenerateSpec, start: Timestamp) -> Vec<InstanceSpec> 
             } else {
                 *rng.pick(&ENVS[1..])
             };
-            tags.push(("env".to_owned(), env.to_owned()));
+            tags.push(("env".into(), env.into()));
         }
         if rng.next_f64() < 0.9 {
-            tags.push(("team".to_owned(), (*rng.pick(&TEAMS)).to_owned()));
+            tags.push(("team".into(), (*rng.pick(&TEAMS)).into()));
         }
         let tier = if rng.next_f64() < 0.9 {
             let tier = *rng.pick(&TIERS);
-            tags.push(("tier".to_owned(), tier.to_owned()));
+            tags.push(("tier".into(), tier.into()));
             tier
         } else {
             "node"
         };
 
         out.push(InstanceSpec {
-            id: generated_id(&g.region, seq),
+            id: id_with_code(&code, seq),
             name: format!("{tier}-{seq:05}"),
             charge_type: ChargeType::PrePaid,
             status: if rng.next_f64() < 0.95 {
@@ -152,13 +167,13 @@ pub(crate) fn generate(g: &GenerateSpec, start: Timestamp) -> Vec<InstanceSpec> 
             } else {
                 "Stopped"
             }
-            .to_owned(),
+            .into(),
             expiry: ExpirySpec::At(expired_time),
             tags,
-            renewal_status: renewal_status.to_owned(),
+            renewal_status: renewal_status.into(),
             duration,
-            period_unit: period_unit.to_owned(),
-            instance_type: (*rng.pick(&TYPES)).to_owned(),
+            period_unit: period_unit.into(),
+            instance_type: (*rng.pick(&TYPES)).into(),
             monthly_price: None,
         });
     }
@@ -239,7 +254,7 @@ mod tests {
         assert!(
             fleet
                 .iter()
-                .any(|i| i.tags.contains(&("env".to_owned(), "prod".to_owned())))
+                .any(|i| i.tags.contains(&("env".into(), "prod".into())))
         );
     }
 

@@ -165,9 +165,34 @@ impl EmulatorHandle {
             .push(action, kind);
     }
 
+    /// Ids of fleet instances already released (expired more than 15 days ago), which the
+    /// emulator never shows; a user wondering where they went is told at start.
+    pub(crate) fn released_instance_ids(&self) -> Vec<String> {
+        let now = self.shared.clock.now();
+        let world = self
+            .shared
+            .world
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        world.released(now).map(|i| i.id.clone()).collect()
+    }
+
     /// Stops accepting, lets requests in flight finish (held ones are released), and waits.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handle_can_be_shared_across_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<EmulatorHandle>();
+        send_sync::<Stats>();
+        send_sync::<Fleet>();
     }
 }

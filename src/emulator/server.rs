@@ -25,6 +25,8 @@ use super::wire::{ApiError, JSON_CONTENT_TYPE, error_body, new_request_id};
 
 /// The largest request body read; the real gateway's limit for RPC form bodies is of this order.
 const MAX_BODY: usize = 1 << 20;
+/// How long a request body may take to arrive.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a timeout fault holds a request before closing the connection.
 const HOLD: Duration = Duration::from_secs(30);
 /// How long shutdown waits for connections to finish their current request.
@@ -92,7 +94,11 @@ async fn connection(
         async move { handle(shared, shutdown, request).await }
     });
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).keep_alive(true);
+    // half_close: a client may shut its write side after sending and still expect the answer.
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .half_close(true);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
@@ -113,22 +119,27 @@ async fn handle(
         return Ok(control(&shared, &request));
     }
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => {
-            let error = ApiError::new(
-                413,
-                "RequestEntityTooLarge",
-                "The request body is larger than 1 MiB.",
-            );
-            let id = new_request_id();
-            return Ok(json_response(
-                413,
-                error_body(&error, &id, "ecs.aliyuncs.com"),
-                &id,
-            ));
-        }
-    };
+    let body =
+        match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+            // A body that never finishes arriving: give the connection up.
+            Err(_) => return Err(NoAnswer),
+            Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+            // The client went away mid-body: nobody to answer.
+            Ok(Err(err)) if !err.is::<http_body_util::LengthLimitError>() => return Err(NoAnswer),
+            Ok(Err(_)) => {
+                let error = ApiError::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    "The request body is larger than 1 MiB.",
+                );
+                let id = new_request_id();
+                return Ok(json_response(
+                    413,
+                    error_body(&error, &id, "ecs.aliyuncs.com"),
+                    &id,
+                ));
+            }
+        };
     let request = HttpRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),

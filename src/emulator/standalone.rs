@@ -67,7 +67,24 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
             handle.addr()
         );
     }
-    eprintln!("serving {count} instances in {regions} regions; Ctrl-C to stop");
+    let released = handle.released_instance_ids();
+    if !released.is_empty() {
+        let shown: Vec<&str> = released.iter().take(5).map(String::as_str).collect();
+        eprintln!(
+            "note: {} instance(s) expired more than 15 days ago and are released, so never shown: {}{}",
+            released.len(),
+            shown.join(", "),
+            if released.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    eprintln!(
+        "serving {} instances in {regions} regions; Ctrl-C to stop",
+        count.saturating_sub(released.len())
+    );
 
     stop.wait().await;
     handle.shutdown().await;

@@ -5,8 +5,6 @@
 //! The codes and statuses of individual failures are chosen where they are detected; this file
 //! only holds the generic constructors several layers share. It does no I/O.
 
-use serde_json::{Map, Value};
-
 /// `Content-Type` of every answer, as the real service sends it.
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 
@@ -112,10 +110,41 @@ pub(crate) fn host_id(region: Option<&str>) -> String {
     }
 }
 
-/// Serialises a success answer, adding its `RequestId`.
-pub(crate) fn success_body(mut fields: Map<String, Value>, request_id: &str) -> Vec<u8> {
-    fields.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
-    serde_json::to_vec(&Value::Object(fields)).unwrap_or_default()
+/// The answer of an action: a JSON object, serialised once, without its `RequestId`. Actions
+/// that answer with many instances serialise borrowed views straight into it, which is several
+/// times faster than building a `serde_json::Value` tree first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Body(Vec<u8>);
+
+impl Body {
+    pub(crate) fn of<T: serde::Serialize>(object: &T) -> Body {
+        match serde_json::to_vec(object) {
+            Ok(bytes) if bytes.first() == Some(&b'{') => Body(bytes),
+            _ => Body::empty(),
+        }
+    }
+
+    pub(crate) fn empty() -> Body {
+        Body(b"{}".to_vec())
+    }
+
+    /// The bytes sent: the object with `"RequestId"` as its first key.
+    pub(crate) fn with_request_id(self, request_id: &str) -> Vec<u8> {
+        let rest = self.0.get(1..).unwrap_or(b"}");
+        let mut out = Vec::with_capacity(self.0.len() + request_id.len() + 16);
+        out.extend_from_slice(b"{\"RequestId\":");
+        out.extend_from_slice(&serde_json::to_vec(request_id).unwrap_or_else(|_| b"\"\"".to_vec()));
+        if rest != b"}" {
+            out.push(b',');
+        }
+        out.extend_from_slice(rest);
+        out
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0).unwrap_or_default()
+    }
 }
 
 /// Serialises an error answer.
@@ -137,6 +166,7 @@ pub(crate) fn error_body(error: &ApiError, request_id: &str, host_id: &str) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn error_body_has_the_documented_keys() {
@@ -152,6 +182,20 @@ mod tests {
             "https://api.aliyun.com/troubleshoot?q=InvalidInstanceId.NotFound&product=Ecs&requestId=REQ-1"
         );
         assert!(body["Message"].as_str().is_some_and(|m| m.contains("i-x")));
+    }
+
+    #[test]
+    fn the_request_id_is_added_to_any_object() {
+        let empty: Value =
+            serde_json::from_slice(&Body::empty().with_request_id("R")).expect("json");
+        assert_eq!(empty, serde_json::json!({"RequestId": "R"}));
+        let body = Body::of(&serde_json::json!({"OrderId": "1", "X": {"Y": []}}));
+        let full: Value = serde_json::from_slice(&body.with_request_id("R\"2")).expect("json");
+        assert_eq!(
+            full,
+            serde_json::json!({"RequestId": "R\"2", "OrderId": "1", "X": {"Y": []}})
+        );
+        assert_eq!(Body::of(&[1, 2]), Body::empty(), "only objects are answers");
     }
 
     #[test]

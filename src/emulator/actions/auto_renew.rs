@@ -7,22 +7,18 @@
 //! verbatim as stored (the real API answers `Month`, `month` or `week`).
 
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Effect, Outcome, comma_list, object, page, region};
+use super::{Effect, Outcome, comma_list, page, region};
 use crate::emulator::fleet::canonical;
 use crate::emulator::params::Params;
 use crate::emulator::state::{Instance, World};
-use crate::emulator::wire::{ApiError, quote_value};
+use crate::emulator::wire::{ApiError, Body, quote_value};
 
 const MAX_IDS: usize = 100;
 const STATUSES: [&str; 3] = ["AutoRenewal", "Normal", "NotRenewal"];
 
-pub(super) fn describe(
-    world: &World,
-    params: &Params,
-    now: Timestamp,
-) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn describe(world: &World, params: &Params, now: Timestamp) -> Result<Body, ApiError> {
     let region = region(world, params)?;
     let ids = params.optional("InstanceId").map(comma_list);
     if ids.as_ref().is_some_and(|ids| ids.len() > MAX_IDS) {
@@ -70,7 +66,7 @@ pub(super) fn describe(
             })
         })
         .collect();
-    Ok(object(json!({
+    Ok(Body::of(&json!({
         "PageNumber": number,
         "PageSize": size,
         "TotalCount": matching.len(),
@@ -149,15 +145,15 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
     }
     for id in &ids {
         if let Some(instance) = world.find_mut(id, now) {
-            instance.renewal_status = target.to_owned();
+            instance.renewal_status = target.into();
             if let Some((duration, unit)) = setting {
                 instance.duration = duration;
-                instance.period_unit = unit.to_owned();
+                instance.period_unit = unit.into();
             }
         }
     }
     Ok((
-        Map::new(),
+        Body::empty(),
         Effect {
             renewed: None,
             modified: true,
@@ -174,7 +170,7 @@ fn find_prepaid<'w>(
 ) -> Result<&'w Instance, ApiError> {
     let instance = world
         .find(id, now)
-        .filter(|i| i.region == region)
+        .filter(|i| &*i.region == region)
         .ok_or_else(|| {
             ApiError::new(
                 403,

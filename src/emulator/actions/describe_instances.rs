@@ -9,16 +9,16 @@
 use std::collections::HashSet;
 
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
-use super::instance_view::instance_json;
-use super::{object, region};
+use super::instance_view::{InstanceView, instance_view};
+use super::region;
 use crate::emulator::catalog::fnv1a;
 use crate::emulator::clock::parse_api_time;
 use crate::emulator::fleet::{ChargeType, canonical};
 use crate::emulator::params::Params;
 use crate::emulator::state::{Instance, World};
-use crate::emulator::wire::{ApiError, quote_value};
+use crate::emulator::wire::{ApiError, Body, quote_value};
 
 const MAX_TAGS: usize = 20;
 const MAX_IDS: usize = 100;
@@ -65,11 +65,32 @@ impl Filter {
     }
 }
 
+/// The answer; `PageNumber`/`PageSize` only in page mode, `NextToken` only in token mode
+/// (where the docs say page numbers mean nothing).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Answer<'a> {
+    instances: InstanceList<'a>,
+    total_count: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_number: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct InstanceList<'a> {
+    #[serde(rename = "Instance")]
+    instance: Vec<InstanceView<'a>>,
+}
+
 pub(super) fn describe_instances(
     world: &World,
     params: &Params,
     now: Timestamp,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Body, ApiError> {
     let region = region(world, params)?;
     let filter = filter(params)?;
     let paging = paging(params)?;
@@ -89,31 +110,34 @@ pub(super) fn describe_instances(
         Paging::Pages { number, size } => (number.saturating_sub(1).saturating_mul(size), size),
         Paging::Tokens { offset, size } => (offset, size),
     };
-    let instances: Vec<Value> = matching
+    let instance = matching
         .iter()
         .skip(offset)
         .take(size)
-        .map(|i| instance_json(i, now))
+        .map(|i| instance_view(i, now))
         .collect();
-    let mut body = json!({
-        "Instances": { "Instance": instances },
-        "TotalCount": total,
-    });
+    let mut answer = Answer {
+        instances: InstanceList { instance },
+        total_count: total,
+        page_number: None,
+        page_size: None,
+        next_token: None,
+    };
     match paging {
         Paging::Pages { number, size } => {
-            body["PageNumber"] = json!(number);
-            body["PageSize"] = json!(size);
+            answer.page_number = Some(number);
+            answer.page_size = Some(size);
         }
         Paging::Tokens { offset, size } => {
             let next = offset.saturating_add(size);
-            body["NextToken"] = json!(if next < total {
+            answer.next_token = Some(if next < total {
                 encode_token(next)
             } else {
                 String::new()
             });
         }
     }
-    Ok(object(body))
+    Ok(Body::of(&answer))
 }
 
 fn filter(params: &Params) -> Result<Filter, ApiError> {
@@ -360,6 +384,7 @@ fn wildcard(pattern: &str, text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::emulator::actions::test_support::*;
+    use serde_json::{Value, json};
 
     fn ids(body: &Value) -> Vec<String> {
         body["Instances"]["Instance"]

@@ -16,11 +16,10 @@ mod renew;
 use std::sync::RwLock;
 
 use jiff::Timestamp;
-use serde_json::{Map, Value};
 
 use super::params::Params;
 use super::state::World;
-use super::wire::ApiError;
+use super::wire::{ApiError, Body};
 
 /// Every action the emulator serves, as named on the wire.
 pub(crate) const ACTIONS: [&str; 6] = [
@@ -46,7 +45,7 @@ pub(crate) struct Effect {
     pub modified: bool,
 }
 
-pub(crate) type Outcome = Result<(Map<String, Value>, Effect), ApiError>;
+pub(crate) type Outcome = Result<(Body, Effect), ApiError>;
 
 /// Runs `action` against the state. Unknown actions never get here (the gateway answers
 /// `InvalidApi.NotFound` first), but are answered the same way if they do.
@@ -66,7 +65,7 @@ pub(crate) fn dispatch(
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     };
-    let answer = |fields: Map<String, Value>| (fields, Effect::default());
+    let answer = |body: Body| (body, Effect::default());
     match action {
         "DescribeRegions" => regions::describe_regions(&read(), params).map(answer),
         "DescribeInstances" => {
@@ -124,14 +123,6 @@ fn comma_list(value: &str) -> Vec<&str> {
 fn page<T: Clone>(items: &[T], number: usize, size: usize) -> Vec<T> {
     let start = number.saturating_sub(1).saturating_mul(size);
     items.iter().skip(start).take(size).cloned().collect()
-}
-
-/// An object from `json!` as the field map actions return.
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
 }
 
 /// Rounds a price to fen, as prices are shown.
@@ -194,9 +185,13 @@ generate: {region: cn-shenzhen, count: 250, seed: 3}
         )
     }
 
-    pub(crate) fn ok(world: &RwLock<World>, action: &str, query: &[(&str, &str)]) -> Value {
+    pub(crate) fn ok(
+        world: &RwLock<World>,
+        action: &str,
+        query: &[(&str, &str)],
+    ) -> serde_json::Value {
         match call(world, action, query) {
-            Ok((fields, _)) => Value::Object(fields),
+            Ok((body, _)) => body.to_value(),
             Err(err) => panic!("{action} {query:?} failed: {err:?}"),
         }
     }
@@ -207,7 +202,7 @@ generate: {region: cn-shenzhen, count: 250, seed: 3}
         query: &[(&str, &str)],
     ) -> (u16, String) {
         match call(world, action, query) {
-            Ok((fields, _)) => panic!("{action} {query:?} succeeded: {fields:?}"),
+            Ok((body, _)) => panic!("{action} {query:?} succeeded: {}", body.to_value()),
             Err(err) => (err.status, err.code),
         }
     }

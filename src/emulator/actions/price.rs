@@ -3,19 +3,19 @@
 //! documented nested shape. No discounts are modelled: `TradePrice` equals `OriginalPrice`.
 
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use super::{object, region, round_price};
+use super::{region, round_price};
 use crate::emulator::fleet::canonical;
 use crate::emulator::params::Params;
 use crate::emulator::state::World;
-use crate::emulator::wire::ApiError;
+use crate::emulator::wire::{ApiError, Body};
 
 pub(super) fn describe_renewal_price(
     world: &World,
     params: &Params,
     now: Timestamp,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Body, ApiError> {
     let region = region(world, params)?;
     let resource_id = params.required("ResourceId")?;
     if let Some(kind) = params.optional("ResourceType")
@@ -37,7 +37,7 @@ pub(super) fn describe_renewal_price(
     }
     let instance = world
         .find(resource_id, now)
-        .filter(|i| i.region == region)
+        .filter(|i| &*i.region == region)
         .ok_or_else(|| ApiError::instance_not_found(resource_id))?;
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());
@@ -86,7 +86,7 @@ pub(super) fn describe_renewal_price(
     let mut total = money(price);
     total["Currency"] = json!("CNY");
     total["DetailInfos"] = json!({ "DetailInfo": [detail] });
-    Ok(object(json!({
+    Ok(Body::of(&json!({
         "PriceInfo": {
             "Price": total,
             "Rules": { "Rule": [] },

@@ -1,19 +1,15 @@
 //! DescribeRegions (ecs-api.md §3.1): the fleet's regions with their local names and regional
 //! endpoints. It has no `RegionId` parameter; the one the legacy SDK adds anyway is ignored.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::object;
 use crate::emulator::catalog::region_local_name;
 use crate::emulator::fleet::canonical;
 use crate::emulator::params::Params;
 use crate::emulator::state::World;
-use crate::emulator::wire::{ApiError, quote_value};
+use crate::emulator::wire::{ApiError, Body, quote_value};
 
-pub(super) fn describe_regions(
-    world: &World,
-    params: &Params,
-) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn describe_regions(world: &World, params: &Params) -> Result<Body, ApiError> {
     if let Some(charge) = params.optional("InstanceChargeType")
         && canonical(
             charge,
@@ -57,7 +53,7 @@ pub(super) fn describe_regions(
             })
         })
         .collect();
-    Ok(object(json!({ "Regions": { "Region": regions } })))
+    Ok(Body::of(&json!({ "Regions": { "Region": regions } })))
 }
 
 #[cfg(test)]

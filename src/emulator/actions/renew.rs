@@ -9,14 +9,13 @@
 //! request that failed validation can be retried with the same token once fixed.
 
 use jiff::Timestamp;
-use serde_json::{Map, Value};
 
 use super::{Effect, Outcome};
 use crate::emulator::clock::{add_calendar, add_days, billing_day_of_month};
 use crate::emulator::fleet::canonical;
 use crate::emulator::params::Params;
 use crate::emulator::state::{TokenRecord, World};
-use crate::emulator::wire::{ApiError, quote_value};
+use crate::emulator::wire::{ApiError, Body, quote_value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Term {
@@ -50,7 +49,7 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
 
     let instance = world
         .find_mut(&id, now)
-        .filter(|i| params.optional("RegionId").is_none_or(|r| r == i.region))
+        .filter(|i| params.optional("RegionId").is_none_or(|r| r == &*i.region))
         .ok_or_else(|| ApiError::instance_not_found(&id))?;
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());
@@ -81,7 +80,7 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
     instance.expired_time = Some(new);
     if was_expired {
         // Paying the arrears lifts the financial lock and starts the instance again.
-        instance.status = "Running".to_owned();
+        instance.status = "Running".into();
     }
 
     let order_id = world.next_order_id();
@@ -103,10 +102,8 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
     ))
 }
 
-fn order(order_id: &str) -> Map<String, Value> {
-    let mut fields = Map::new();
-    fields.insert("OrderId".to_owned(), Value::String(order_id.to_owned()));
-    fields
+fn order(order_id: &str) -> Body {
+    Body::of(&serde_json::json!({ "OrderId": order_id }))
 }
 
 /// A ClientToken is at most 64 ASCII characters (ecs-api.md §3.6).
@@ -199,7 +196,7 @@ mod tests {
         .expect("renewed");
         assert_eq!(expiry(&w, "i-db1"), "2027-02-28T16:00Z");
         assert!(
-            body["OrderId"]
+            body.to_value()["OrderId"]
                 .as_str()
                 .is_some_and(|o| o.len() >= 10 && o.bytes().all(|b| b.is_ascii_digit()))
         );
@@ -254,7 +251,7 @@ mod tests {
         let (a, effect_a) = call(&w, "RenewInstance", &first).expect("renewed");
         let after_first = expiry(&w, "i-web1");
         let (b, effect_b) = call(&w, "RenewInstance", &first).expect("replayed");
-        assert_eq!(a["OrderId"], b["OrderId"]);
+        assert_eq!(a.to_value()["OrderId"], b.to_value()["OrderId"]);
         assert!(effect_a.renewed.is_some());
         assert_eq!(effect_b.renewed, None, "no money spent on the replay");
         assert_eq!(expiry(&w, "i-web1"), after_first);
