@@ -6,6 +6,8 @@
 //! - `client`: the real HTTP client against the emulator over loopback: every action, both
 //!   signature schemes, every error path, retries and idempotent renewals.
 //! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
+//! - `emulator_http`: the emulator's faults, latency, stats endpoint, refusals, concurrency and
+//!   the `renewctl emulator` command.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -14,5 +16,6 @@ mod support;
 mod cli;
 mod client;
 mod config;
+mod emulator_http;
 mod emulator_wire;
 mod planner;
