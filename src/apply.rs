@@ -30,6 +30,15 @@ pub enum Outcome {
     },
 }
 
+/// What apply reports as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyEvent<'a> {
+    /// The call carrying change `index` is being sent.
+    Started(usize),
+    /// Change `index` ended.
+    Finished(usize, &'a Outcome),
+}
+
 impl Outcome {
     pub fn is_failure(&self) -> bool {
         matches!(self, Outcome::Failed { .. })
@@ -75,18 +84,24 @@ fn outcome_of(result: &Result<CallOutcome, ApiError>) -> Outcome {
     }
 }
 
-/// Applies `plan`. `on_outcome(change_index, outcome)` is called as each change finishes, so
-/// the caller can show progress.
+/// Applies `plan`. `on_event` hears each change start and finish, so the caller can show
+/// progress as it happens.
 pub async fn apply<A: EcsApi>(
     api: &A,
     plan: &Plan,
-    mut on_outcome: impl FnMut(usize, &Outcome),
+    mut on_event: impl FnMut(ApplyEvent<'_>),
 ) -> Report {
     let unfinished = Outcome::Skipped {
         why: "not attempted".to_string(),
     };
     let mut outcomes = vec![unfinished; plan.changes.len()];
     let mut failed_before_renewal: BTreeSet<&str> = BTreeSet::new();
+    let mut finish = |index: usize, outcome: Outcome, on_event: &mut dyn FnMut(ApplyEvent<'_>)| {
+        on_event(ApplyEvent::Finished(index, &outcome));
+        if let Some(slot) = outcomes.get_mut(index) {
+            *slot = outcome;
+        }
+    };
 
     for phase in [PHASE_BEFORE_RENEWAL, PHASE_RENEWAL, PHASE_AFTER_RENEWAL] {
         let mut running = FuturesUnordered::new();
@@ -98,12 +113,12 @@ pub async fn apply<A: EcsApi>(
                     let outcome = Outcome::Skipped {
                         why: "its status change off NotRenewal failed, and ECS does not renew a NotRenewal instance".to_string(),
                     };
-                    on_outcome(index, &outcome);
-                    if let Some(slot) = outcomes.get_mut(index) {
-                        *slot = outcome;
-                    }
+                    finish(index, outcome, &mut on_event);
                 }
                 continue;
+            }
+            for &index in &call.changes {
+                on_event(ApplyEvent::Started(index));
             }
             running.push(async move { (call, api.execute(call).await) });
         }
@@ -113,10 +128,7 @@ pub async fn apply<A: EcsApi>(
                 failed_before_renewal.extend(call_instances(call));
             }
             for &index in &call.changes {
-                on_outcome(index, &outcome);
-                if let Some(slot) = outcomes.get_mut(index) {
-                    *slot = outcome.clone();
-                }
+                finish(index, outcome.clone(), &mut on_event);
             }
         }
     }

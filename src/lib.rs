@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod observe;
 pub mod observed;
 pub mod plan;
+pub mod planfile;
 pub mod policy;
 pub mod render;
 pub mod time;

@@ -116,10 +116,28 @@ async fn scan_region<A: EcsApi>(
     Ok((by_id.into_values().collect(), reads))
 }
 
-/// Observes the regions of `desired`.
+/// What to read beyond the minimum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObserveOptions {
+    /// Also read the auto-renew attribute of unmanaged instances expiring before this time, so
+    /// the plan can tell which of them nothing renews (the risk report). They join the managed
+    /// instances' batches of 100, so this costs a call only when it fills a new batch.
+    pub read_unmanaged_expiring_before: Option<jiff::Timestamp>,
+}
+
+/// Observes the regions of `desired`, reading only what planning needs.
 pub async fn observe<A: EcsApi>(
     api: &A,
     desired: &DesiredState,
+) -> Result<ObservedState, ObserveError> {
+    observe_with(api, desired, &ObserveOptions::default()).await
+}
+
+/// Observes the regions of `desired`.
+pub async fn observe_with<A: EcsApi>(
+    api: &A,
+    desired: &DesiredState,
+    options: &ObserveOptions,
 ) -> Result<ObservedState, ObserveError> {
     let regions = desired.regions.clone();
     let scans = join_all(regions.iter().map(|region| scan_region(api, region))).await;
@@ -183,10 +201,14 @@ pub async fn observe<A: EcsApi>(
         .filter(|id| !found.contains(id))
         .collect();
 
-    // The auto-renew attribute of managed instances, 100 ids a call, per region.
+    // The auto-renew attribute of managed instances (and of unmanaged ones expiring soon, when
+    // asked), 100 ids a call, per region.
     let mut managed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for instance in &instances {
-        if policy::is_matched(desired, instance) {
+        let expiring_soon = options
+            .read_unmanaged_expiring_before
+            .is_some_and(|horizon| instance.expired_time < horizon);
+        if expiring_soon || policy::is_matched(desired, instance) {
             managed
                 .entry(instance.region.as_str())
                 .or_default()
@@ -219,4 +241,61 @@ pub async fn observe<A: EcsApi>(
         not_found,
         read_calls: reads,
     })
+}
+
+/// Re-reads the given instances (by id, per region, without the charge filter) and the
+/// auto-renew attribute of the subscription ones: what a saved plan is checked against before
+/// apply. Returns the snapshots found and the reads made; an instance not returned is gone.
+pub async fn observe_instances<A: EcsApi>(
+    api: &A,
+    ids_by_region: &BTreeMap<String, Vec<String>>,
+) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
+    let lookups = ids_by_region.iter().flat_map(|(region, ids)| {
+        ids.chunks(MAX_BATCH).map(move |chunk| {
+            let query = InstanceQuery {
+                region: region.clone(),
+                paging: Paging::Page(1),
+                prepaid_only: false,
+                instance_ids: Some(chunk.to_vec()),
+            };
+            async move { (region, api.describe_instances(&query).await) }
+        })
+    });
+    let mut reads = 0;
+    let mut instances: Vec<InstanceSnapshot> = Vec::new();
+    for (region, result) in join_all(lookups).await {
+        reads += 1;
+        let page = result.map_err(api_error(region))?;
+        let wanted = &ids_by_region[region];
+        instances.extend(
+            page.instances
+                .into_iter()
+                .filter(|i| wanted.contains(&i.instance_id)),
+        );
+    }
+
+    let mut prepaid: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for instance in &instances {
+        if instance.charge_type == ChargeType::PrePaid {
+            prepaid
+                .entry(instance.region.clone())
+                .or_default()
+                .push(instance.instance_id.clone());
+        }
+    }
+    let reads_of_attributes = prepaid.iter().flat_map(|(region, ids)| {
+        ids.chunks(MAX_BATCH)
+            .map(move |chunk| async move { (region, api.describe_auto_renew(region, chunk).await) })
+    });
+    let mut attributes = BTreeMap::new();
+    for (region, result) in join_all(reads_of_attributes).await {
+        reads += 1;
+        for (id, attribute) in result.map_err(api_error(region))? {
+            attributes.insert(id, attribute);
+        }
+    }
+    for instance in &mut instances {
+        instance.renewal = attributes.remove(&instance.instance_id);
+    }
+    Ok((instances, reads))
 }

@@ -1,44 +1,10 @@
 //! The command line end to end: the real binary, the real client over HTTP, the emulator
 //! in-process on a free loopback port. Exit codes and output are what users and pipelines see.
 
-use std::path::PathBuf;
-
-use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::support::cli::{renewctl, run, tempdir};
 use crate::support::emulator::Emulator;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `renewctl` pointed at `emu`, with its access key in the environment and nothing else.
-fn renewctl(emu: &Emulator) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_renewctl"));
-    cmd.current_dir(repo())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &emu.key_id)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &emu.key_secret)
-        .env("RENEWCTL_ENDPOINT", emu.endpoint())
-        .env("NO_COLOR", "1");
-    cmd
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().expect("renewctl runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 fn plan_json(emu: &Emulator) -> Value {
     let out = run(renewctl(emu).args(["plan", "-c", "examples/renewal.yaml", "--format", "json"]));
@@ -352,14 +318,4 @@ fn secrets_never_appear_in_any_output() {
         assert!(!out.stdout.contains(&emu.key_secret), "{args:?}");
         assert!(!out.stderr.contains(&emu.key_secret), "{args:?}");
     }
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "renewctl-test-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }

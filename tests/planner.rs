@@ -2,7 +2,7 @@
 //! ordering) and §5 (fewest calls). No server: plans are computed from snapshots.
 
 use renewctl::observed::{ChargeType, InstanceSnapshot, ObservedState};
-use renewctl::plan::{self, Action, ApiAction, Plan, PlanError, ReasonCode};
+use renewctl::plan::{self, Action, ApiAction, Plan, PlanError, PlanOptions, ReasonCode, RiskKind};
 use renewctl::time::format_api;
 
 use crate::support::*;
@@ -418,8 +418,10 @@ fn an_expired_instance_without_min_remaining_cannot_get_auto_renewal_and_is_skip
 }
 
 #[test]
-fn managed_instances_that_nothing_renews_are_warned_about_when_expiring_or_expired() {
-    let policies = "  - name: m\n    match: {tags: {team: m}}\n    renewal: manual\n  - name: n\n    match: {tags: {team: n}}\n    renewal: never\n";
+fn instances_that_nothing_renews_are_reported_as_risk_managed_or_not() {
+    let policies = "  - name: m\n    match: {tags: {team: m}}\n    renewal: manual\n  - name: n\n    match: {tags: {team: n}}\n    renewal: never\n  - name: a\n    match: {tags: {team: a}}\n    renewal: auto\n    auto_renew_period: 1 month\n";
+    let mut unmanaged_unread = instance("i-unread", &[], 3);
+    unmanaged_unread.renewal = None;
     let plan = plan_of(
         policies,
         vec![
@@ -431,15 +433,86 @@ fn managed_instances_that_nothing_renews_are_warned_about_when_expiring_or_expir
                 0,
                 "Month",
             ),
+            with_renewal(
+                instance("i-bye", &[("team", "n")], 9),
+                "NotRenewal",
+                0,
+                "Month",
+            ),
+            // Turned to AutoRenewal by the plan: covered.
+            instance("i-auto", &[("team", "a")], 4),
+            // Unmanaged: auto-renewing is covered, off is at risk, unread is unknown.
+            with_renewal(instance("i-um-auto", &[], 6), "AutoRenewal", 1, "Month"),
+            instance("i-um-off", &[], 6),
+            unmanaged_unread,
         ],
     );
-    let warned: Vec<&str> = plan
-        .warnings
+    let risk: Vec<(&str, RiskKind, Option<&str>)> = plan
+        .risk
         .iter()
-        .filter_map(|w| w.instance_id.as_deref())
+        .map(|r| (r.instance_id.as_str(), r.kind, r.policy.as_deref()))
         .collect();
-    assert_eq!(warned, vec!["i-gone", "i-soon"]);
-    assert!(plan.warnings[0].message.contains("releases it on"));
+    assert_eq!(
+        risk,
+        vec![
+            ("i-gone", RiskKind::Expired, Some("n")),
+            ("i-unread", RiskKind::Unknown, None),
+            ("i-soon", RiskKind::ExpiresSoon, Some("m")),
+            ("i-um-off", RiskKind::ExpiresSoon, None),
+            ("i-bye", RiskKind::WillBeReleased, Some("n")),
+        ]
+    );
+    assert_eq!(plan.summary.at_risk, 5);
+    assert!(
+        plan.risk[0].message.contains("releases it on"),
+        "{:?}",
+        plan.risk[0]
+    );
+
+    // A narrower window reports fewer.
+    let narrow = plan::plan_with(
+        &config(&format!("{HEAD}{policies}")).desired,
+        &observed(vec![instance("i-soon", &[("team", "m")], 5)]),
+        now(),
+        "sha256:x",
+        &PlanOptions {
+            risk_window_days: 3,
+        },
+    )
+    .unwrap();
+    assert!(narrow.risk.is_empty());
+}
+
+#[test]
+fn the_outlook_counts_expiries_per_week_by_coverage() {
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 10 days\n";
+    let mut unread = instance("i-unread", &[], 20);
+    unread.renewal = None;
+    let plan = plan_of(
+        policies,
+        vec![
+            instance("i-renewed", &[("team", "k")], 2),
+            instance("i-manual", &[("team", "k")], 12),
+            with_renewal(instance("i-auto", &[], 13), "AutoRenewal", 1, "Month"),
+            unread,
+            instance("i-far", &[], 200),
+            instance("i-past", &[], -1),
+        ],
+    );
+    assert_eq!(plan.outlook.len(), 12);
+    let weeks: Vec<(u64, u64, u64, u64)> = plan.outlook[..3]
+        .iter()
+        .map(|w| (w.expiring, w.covered, w.not_covered, w.unknown))
+        .collect();
+    assert_eq!(weeks, vec![(1, 1, 0, 0), (2, 1, 1, 0), (1, 0, 0, 1)]);
+    assert_eq!(plan.outlook.iter().map(|w| w.expiring).sum::<u64>(), 4);
+    assert_eq!(
+        plan.outlook[1].week_start,
+        plan.outlook[0]
+            .week_start
+            .checked_add(jiff::ToSpan::days(7))
+            .unwrap()
+    );
 }
 
 #[test]

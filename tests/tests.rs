@@ -8,6 +8,9 @@
 //! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
 //! - `emulator_http`: the emulator's faults, latency, stats endpoint, refusals, concurrency and
 //!   the `renewctl emulator` command.
+//! - `saved_plan`: plan --out, show, apply plan.json and every refusal of a stale or altered
+//!   plan.
+//! - `markdown`: the pull-request comment, snapshot-tested, small and size-capped.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -18,4 +21,6 @@ mod client;
 mod config;
 mod emulator_http;
 mod emulator_wire;
+mod markdown;
 mod planner;
+mod saved_plan;

@@ -46,9 +46,24 @@ pub enum SignatureArg {
     HmacSha1,
 }
 
+/// How a plan is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Terraform-like text, colour on a terminal.
     Text,
+    /// The plan JSON contract (format_version "1").
+    Json,
+    /// A pull-request comment (GitHub / GitLab), at most 65,536 characters.
+    Markdown,
+}
+
+/// How apply reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// A line per change as it finishes.
+    Text,
+    /// One JSON event per line: change_start, change_complete, change_errored, change_skipped,
+    /// summary.
     Json,
 }
 
@@ -58,8 +73,10 @@ pub enum Command {
     Validate(ConfigArg),
     /// Show what would change and which API calls apply would make.
     Plan(PlanArgs),
-    /// Plan, confirm, and make the changes.
+    /// Plan, confirm, and make the changes; or apply a saved, reviewed plan.
     Apply(ApplyArgs),
+    /// Show a saved plan.
+    Show(ShowArgs),
     /// Serve the ECS API on loopback from a fleet file, for tests and trials.
     Emulator(EmulatorArgs),
     /// Start the built-in emulator with the example fleet, then plan, apply and plan again.
@@ -88,15 +105,51 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to FILE, for `renewctl apply FILE` after review.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub risk: RiskArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskArg {
+    /// Report instances, managed or not, that expire within this many days with nothing
+    /// renewing them.
+    #[arg(long, value_name = "DAYS", default_value_t = 15,
+          value_parser = clap::value_parser!(u32).range(0..=3660))]
+    pub risk_window: u32,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `renewctl plan --out`: apply exactly it, without asking, after checking
+    /// that nothing it depends on moved. Without it, apply plans first and asks.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArg,
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    /// Progress output.
+    #[arg(long, value_enum, default_value_t = EventFormat::Text)]
+    pub format: EventFormat,
+    #[command(flatten)]
+    pub risk: RiskArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `renewctl plan --out`.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]

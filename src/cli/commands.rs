@@ -1,16 +1,21 @@
-//! The commands: validate, plan, apply. Each reads its inputs, calls the core, and renders.
+//! The commands validate, plan and apply (from the config). Each reads its inputs, calls the
+//! core, and renders.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
-use super::args::{ApplyArgs, ConfigArg, Format, GlobalArgs, PlanArgs};
-use super::context::{client_from_env, load_config, make_plan};
+use super::args::{ApplyArgs, ConfigArg, EventFormat, Format, GlobalArgs, PlanArgs};
+use super::context::{client_from_env, load_config, make_plan_with};
+use super::progress;
 use crate::apply::{Report, apply};
 use crate::cloud::EcsApi;
-use crate::plan::Plan;
-use crate::render;
+use crate::plan::{Plan, PlanOptions};
+use crate::{planfile, render};
 
 pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
     let config = load_config(&args.config)?;
@@ -36,16 +41,53 @@ pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;
     let client = client_from_env(global)?;
-    let plan = make_plan(&client, &config).await?;
-    match args.format {
-        Format::Text => print!("{}", render::text::plan(&plan)),
-        Format::Json => print!("{}", render::json::plan(&plan)),
+    let options = PlanOptions {
+        risk_window_days: args.risk.risk_window,
+    };
+    let plan = make_plan_with(&client, &config, &options).await?;
+    if let Some(out) = &args.out {
+        write_atomically(out, planfile::to_saved_json(&plan).as_bytes())?;
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    print_plan(&plan, args.format);
+    if let Some(out) = &args.out {
+        eprintln!(
+            "Saved the plan to {0}. Apply exactly this plan with: renewctl apply {0}",
+            out.display()
+        );
+    }
+    Ok(plan_exit(&plan, args.detailed_exitcode))
+}
+
+/// Prints a plan in `format` on stdout.
+pub fn print_plan(plan: &Plan, format: Format) {
+    match format {
+        Format::Text => print!("{}", render::text::plan(plan)),
+        Format::Json => print!("{}", render::json::plan(plan)),
+        Format::Markdown => print!("{}", render::markdown::plan(plan)),
+    }
+}
+
+/// The exit status of a plan: 2 with changes under `--detailed-exitcode`, else 0.
+pub fn plan_exit(plan: &Plan, detailed: bool) -> u8 {
+    if detailed && plan.has_changes() {
         EXIT_CHANGES
     } else {
         0
-    })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees
+/// half a plan.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan.json".to_string());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+    Ok(())
 }
 
 pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<u8> {
@@ -54,21 +96,32 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "refusing to apply without confirmation: stdin is not a terminal. Review the plan \
-             (renewctl plan) and run `renewctl apply --auto-approve`"
+             (renewctl plan) and run `renewctl apply --auto-approve`, or apply a saved plan \
+             (`renewctl plan --out plan.json`, then `renewctl apply plan.json`)"
         );
     }
+    if !args.auto_approve && args.format == EventFormat::Json {
+        anyhow::bail!("`--format json` does not prompt: add --auto-approve, or apply a saved plan");
+    }
     let client = client_from_env(global)?;
-    let plan = make_plan(&client, &config).await?;
-    print!("{}", render::text::plan(&plan));
+    let options = PlanOptions {
+        risk_window_days: args.risk.risk_window,
+    };
+    let plan = make_plan_with(&client, &config, &options).await?;
+    if args.format == EventFormat::Text {
+        print!("{}", render::text::plan(&plan));
+    }
     if !plan.has_changes() {
+        if args.format == EventFormat::Json {
+            progress::print_summary(args.format, &Report::default());
+        }
         return Ok(0);
     }
     if !args.auto_approve && !confirm()? {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(1);
     }
-    println!();
-    let report = run_apply(&client, &plan).await;
+    let report = run_apply(&client, &plan, args.format).await;
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 
@@ -83,19 +136,21 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Applies `plan`, printing each outcome as it happens and the summary at the end.
-pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan) -> Report {
-    println!(
-        "Applying {} change{} with {} call{}:",
-        plan.changes.len(),
-        if plan.changes.len() == 1 { "" } else { "s" },
-        plan.calls.len(),
-        if plan.calls.len() == 1 { "" } else { "s" }
-    );
-    let report = apply(api, plan, |index, outcome| {
-        println!("{}", render::text::outcome_line(plan, index, outcome));
+/// Applies `plan`, printing each event as it happens in `format`, and the summary at the end.
+pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan, format: EventFormat) -> Report {
+    if format == EventFormat::Text {
+        println!(
+            "\nApplying {} change{} with {} call{}:",
+            plan.changes.len(),
+            if plan.changes.len() == 1 { "" } else { "s" },
+            plan.calls.len(),
+            if plan.calls.len() == 1 { "" } else { "s" }
+        );
+    }
+    let report = apply(api, plan, |event| {
+        progress::print_event(format, plan, &event);
     })
     .await;
-    println!("\n{}", render::text::apply_summary(&report));
+    progress::print_summary(format, &report);
     report
 }

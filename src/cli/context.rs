@@ -11,8 +11,8 @@ use crate::cloud::retry::RetryPolicy;
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, Credentials};
 use crate::desired::{self, Config};
-use crate::observe::observe;
-use crate::plan::{self, Plan};
+use crate::observe::{ObserveOptions, observe_with};
+use crate::plan::{self, Plan, PlanOptions};
 
 /// Reads and validates the config; warnings go to stderr.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
@@ -58,14 +58,32 @@ pub fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
     client(global, credentials)
 }
 
-/// Observes and plans.
+/// Observes and plans with the default options.
 pub async fn make_plan(client: &EcsClient, config: &Config) -> anyhow::Result<Plan> {
-    let observed = observe(client, &config.desired).await?;
-    let plan = plan::plan(
+    make_plan_with(client, config, &PlanOptions::default()).await
+}
+
+/// Observes and plans: reads what planning and the risk report need, then plans at the
+/// current time.
+pub async fn make_plan_with(
+    client: &EcsClient,
+    config: &Config,
+    options: &PlanOptions,
+) -> anyhow::Result<Plan> {
+    let now = jiff::Timestamp::now();
+    let horizon = now
+        .checked_add(jiff::SignedDuration::from_hours(
+            i64::from(options.risk_window_days) * 24,
+        ))
+        .ok();
+    let observed = observe_with(
+        client,
         &config.desired,
-        &observed,
-        jiff::Timestamp::now(),
-        &config.digest,
-    )?;
+        &ObserveOptions {
+            read_unmanaged_expiring_before: horizon,
+        },
+    )
+    .await?;
+    let plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options)?;
     Ok(plan)
 }

@@ -58,7 +58,7 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     let reads_before = emulator.stats();
 
     heading("2. renewctl apply --auto-approve");
-    let report = run_apply(&client, &first).await;
+    let report = run_apply(&client, &first, super::args::EventFormat::Text).await;
     let after_apply = emulator.stats();
 
     heading("3. renewctl plan");

@@ -5,6 +5,8 @@ pub mod args;
 mod commands;
 mod context;
 mod demo;
+mod progress;
+mod saved;
 
 use std::process::ExitCode;
 
@@ -54,7 +56,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Validate(args) => commands::validate(args),
         Command::Plan(args) => commands::plan(global, args).await,
-        Command::Apply(args) => commands::apply_config(global, args).await,
+        Command::Apply(args) => match &args.plan {
+            Some(path) => saved::apply_saved(global, args, path).await,
+            None => commands::apply_config(global, args).await,
+        },
+        Command::Show(args) => saved::show(args),
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
     }

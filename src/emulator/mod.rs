@@ -165,6 +165,28 @@ impl EmulatorHandle {
             .push(action, kind);
     }
 
+    /// Releases a subscription instance now, as ECS does 15 days after an unrenewed expiry: it
+    /// disappears from every answer. For tests and trials of a world that moved under a plan.
+    /// Returns false when there is no such (visible, subscription) instance.
+    pub fn release(&self, id: &str) -> bool {
+        let now = self.shared.clock.now();
+        let mut world = self
+            .shared
+            .world
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(instance) = world.find_mut(id, now) else {
+            return false;
+        };
+        if !instance.is_prepaid() {
+            return false;
+        }
+        instance.expired_time = now
+            .checked_sub(jiff::SignedDuration::from_hours(16 * 24))
+            .ok();
+        true
+    }
+
     /// Ids of fleet instances already released (expired more than 15 days ago), which the
     /// emulator never shows; a user wondering where they went is told at start.
     pub(crate) fn released_instance_ids(&self) -> Vec<String> {

@@ -10,9 +10,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use calls::{ApiAction, Call};
-pub use planner::{PlanError, plan};
+pub use planner::{PlanError, PlanOptions, plan, plan_with};
 
-use crate::observed::RenewalStatus;
+use crate::observed::{InstanceSnapshot, RenewalStatus};
 
 /// The plan JSON format version this build writes and reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -97,12 +97,91 @@ pub struct Warning {
     pub message: String,
 }
 
-/// The fingerprint of a managed instance as observed when planning.
+/// The fingerprint of a managed instance as observed when planning, with the facts it digests,
+/// so that a stale saved plan can say what moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedFingerprint {
     pub region: String,
     pub instance_id: String,
     pub fingerprint: String,
+    #[serde(with = "crate::time::api_format")]
+    pub expired_time: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_status: Option<RenewalStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_unit: Option<String>,
+    pub charge_type: String,
+    pub status: String,
+}
+
+impl ObservedFingerprint {
+    pub fn of(instance: &InstanceSnapshot) -> ObservedFingerprint {
+        ObservedFingerprint {
+            region: instance.region.clone(),
+            instance_id: instance.instance_id.clone(),
+            fingerprint: instance.fingerprint(),
+            expired_time: instance.expired_time,
+            renewal_status: instance.renewal.as_ref().map(|r| r.status.clone()),
+            duration: instance.renewal.as_ref().map(|r| r.duration),
+            period_unit: instance.renewal.as_ref().map(|r| r.period_unit.clone()),
+            charge_type: instance.charge_type.as_api().to_string(),
+            status: instance.status.clone(),
+        }
+    }
+}
+
+/// Why an instance is at risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskKind {
+    /// Expires within the window; nothing renews it.
+    ExpiresSoon,
+    /// Set to `NotRenewal`: it will be released 15 days after expiry.
+    WillBeReleased,
+    /// Already expired and not renewed: released 15 days after expiry.
+    Expired,
+    /// Expires within the window, and whether anything renews it is unknown (its auto-renew
+    /// attribute was not read).
+    Unknown,
+}
+
+/// An observed instance, managed or not, that expires within the risk window (or has expired)
+/// and that nobody renews: no auto-renewal, no renewal planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskItem {
+    pub region: String,
+    pub instance_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instance_name: String,
+    /// The governing policy; `None` for an unmanaged instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    pub kind: RiskKind,
+    #[serde(with = "crate::time::api_format")]
+    pub expired_time: Timestamp,
+    /// When ECS releases it if it stays unrenewed (15 days after expiry).
+    #[serde(with = "crate::time::api_format")]
+    pub release_time: Timestamp,
+    /// Renewal status after the plan, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_status: Option<RenewalStatus>,
+    pub message: String,
+}
+
+/// Instances expiring in one week of the outlook, by whether something renews them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OutlookWeek {
+    /// First day of the week (UTC+8 date of `created_at` + 7 × (week − 1)).
+    pub week_start: jiff::civil::Date,
+    pub expiring: u64,
+    /// Auto-renewal on after the plan, or a renewal planned.
+    pub covered: u64,
+    /// Nothing renews them.
+    pub not_covered: u64,
+    /// Unmanaged, and their auto-renew attribute was not read.
+    pub unknown: u64,
 }
 
 /// Counts of the plan.
@@ -127,6 +206,10 @@ pub struct Summary {
     pub api_calls: u64,
     /// Read requests made to observe.
     pub read_calls: u64,
+    /// Observed instances in `risk` (expiring within the risk window, or expired, with nothing
+    /// renewing them).
+    #[serde(default)]
+    pub at_risk: u64,
 }
 
 /// A plan.
@@ -141,6 +224,14 @@ pub struct Plan {
     pub calls: Vec<Call>,
     pub warnings: Vec<Warning>,
     pub observed: Vec<ObservedFingerprint>,
+    /// Days ahead that `risk` looks.
+    #[serde(default)]
+    pub risk_window_days: u32,
+    #[serde(default)]
+    pub risk: Vec<RiskItem>,
+    /// Expiries per week over the next 12 weeks.
+    #[serde(default)]
+    pub outlook: Vec<OutlookWeek>,
 }
 
 impl Plan {

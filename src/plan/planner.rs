@@ -9,19 +9,38 @@ use sha2::{Digest, Sha256};
 
 use super::calls::{self, Slot};
 use super::{
-    Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, Plan, ReasonCode, Summary,
-    Warning,
+    Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, OutlookWeek, Plan,
+    ReasonCode, RiskItem, RiskKind, Summary, Warning,
 };
 use crate::desired::limits::{ApiPeriod, auto_renew_setting, renew_candidates, renew_step};
 use crate::desired::{DesiredState, Renewal, RenewalPolicy};
 use crate::observed::{ChargeType, InstanceSnapshot, ObservedState, RenewalStatus};
 use crate::policy::{self, Governing};
-use crate::time::format_api;
+use crate::time::{billing_zone, format_api};
 
 /// Days after expiry at which ECS releases an unrenewed subscription instance (ecs-api.md §6).
 pub const RELEASE_AFTER_DAYS: i64 = 15;
 /// Instances expiring within this many days with nothing renewing them are warned about.
 pub const RISK_WINDOW_DAYS: i64 = 15;
+
+/// Knobs of the planner that are not part of the desired state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Instances expiring within this many days with nothing renewing them are reported as
+    /// risk, managed or not.
+    pub risk_window_days: u32,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            risk_window_days: RISK_WINDOW_DAYS as u32,
+        }
+    }
+}
+
+/// Weeks in the expiry outlook.
+pub const OUTLOOK_WEEKS: i64 = 12;
 
 /// Why no plan could be made: every problem found, each naming the instance and the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +169,17 @@ struct Draft {
     managed: u64,
     skipped: u64,
     changed: u64,
+    /// Per managed instance id: its renewal status after the plan, whether a renewal is
+    /// planned, and its policy.
+    coverage: BTreeMap<String, Coverage>,
+}
+
+/// What will keep an instance alive once the plan is applied.
+#[derive(Debug, Clone)]
+struct Coverage {
+    status_after: Option<RenewalStatus>,
+    renewed: bool,
+    policy: Option<String>,
 }
 
 impl Draft {
@@ -163,12 +193,29 @@ impl Draft {
     }
 }
 
-/// Plans the changes that bring `observed` to `desired` at time `now`.
+/// Plans the changes that bring `observed` to `desired` at time `now`, with default options.
 pub fn plan(
     desired: &DesiredState,
     observed: &ObservedState,
     now: Timestamp,
     config_digest: &str,
+) -> Result<Plan, PlanError> {
+    plan_with(
+        desired,
+        observed,
+        now,
+        config_digest,
+        &PlanOptions::default(),
+    )
+}
+
+/// Plans the changes that bring `observed` to `desired` at time `now`.
+pub fn plan_with(
+    desired: &DesiredState,
+    observed: &ObservedState,
+    now: Timestamp,
+    config_digest: &str,
+    options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let mut draft = Draft::default();
 
@@ -178,11 +225,7 @@ pub fn plan(
             Ok(None) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
-                draft.fingerprints.push(ObservedFingerprint {
-                    region: instance.region.clone(),
-                    instance_id: instance.instance_id.clone(),
-                    fingerprint: instance.fingerprint(),
-                });
+                draft.fingerprints.push(ObservedFingerprint::of(instance));
                 plan_instance(&mut draft, &governing, instance, now);
             }
         }
@@ -218,6 +261,8 @@ pub fn plan(
         });
     }
 
+    let (risk, outlook) = risk_and_outlook(observed, &draft.coverage, now, options);
+
     let Draft {
         changes: mut planned,
         mut warnings,
@@ -248,6 +293,7 @@ pub fn plan(
         unchanged: managed - skipped - changed,
         api_calls: calls.len() as u64,
         read_calls: observed.read_calls,
+        at_risk: risk.len() as u64,
     };
 
     Ok(Plan {
@@ -260,7 +306,125 @@ pub fn plan(
         calls,
         warnings,
         observed: fingerprints,
+        risk_window_days: options.risk_window_days,
+        risk,
+        outlook,
     })
+}
+
+/// The instances nothing renews that expire within the risk window, and the expiry outlook
+/// over the next weeks, across every observed instance, managed or not.
+fn risk_and_outlook(
+    observed: &ObservedState,
+    coverage: &BTreeMap<String, Coverage>,
+    now: Timestamp,
+    options: &PlanOptions,
+) -> (Vec<RiskItem>, Vec<OutlookWeek>) {
+    let horizon = now
+        .checked_add((i64::from(options.risk_window_days) * 24).hours())
+        .unwrap_or(Timestamp::MAX);
+    let today = now.to_zoned(billing_zone()).date();
+    let mut outlook: Vec<OutlookWeek> = (0..OUTLOOK_WEEKS)
+        .map(|week| OutlookWeek {
+            week_start: today.checked_add((week * 7).days()).unwrap_or(today),
+            ..OutlookWeek::default()
+        })
+        .collect();
+    let mut risk = Vec::new();
+
+    for instance in &observed.instances {
+        let (status_after, renewed, policy) = match coverage.get(&instance.instance_id) {
+            Some(c) => (c.status_after.clone(), c.renewed, c.policy.clone()),
+            None => (
+                instance.renewal.as_ref().map(|r| r.status.clone()),
+                false,
+                None,
+            ),
+        };
+        let expiry = instance.expired_time;
+        let expired = expiry <= now;
+        let auto = status_after == Some(RenewalStatus::AutoRenewal);
+        let covered = renewed || (auto && !expired);
+
+        let seconds_ahead = expiry.duration_since(now).as_secs();
+        if seconds_ahead > 0 {
+            let week = seconds_ahead / (7 * 86_400);
+            if let Some(slot) = usize::try_from(week).ok().and_then(|w| outlook.get_mut(w)) {
+                slot.expiring += 1;
+                match (&status_after, covered) {
+                    (_, true) => slot.covered += 1,
+                    (None, false) => slot.unknown += 1,
+                    (Some(_), false) => slot.not_covered += 1,
+                }
+            }
+        }
+
+        if covered || expiry >= horizon {
+            continue;
+        }
+        let release = release_time(expiry);
+        let days = days_between(now, expiry);
+        let (kind, message) = if expired {
+            (
+                RiskKind::Expired,
+                format!(
+                    "expired on {}; ECS releases it on {} unless it is renewed",
+                    format_api(expiry),
+                    format_api(release)
+                ),
+            )
+        } else if status_after == Some(RenewalStatus::NotRenewal) {
+            (
+                RiskKind::WillBeReleased,
+                format!(
+                    "expires on {} (in {days} days) and is set to NotRenewal: ECS releases it on {}",
+                    format_api(expiry),
+                    format_api(release)
+                ),
+            )
+        } else if status_after.is_none() {
+            (
+                RiskKind::Unknown,
+                format!(
+                    "expires on {} (in {days} days); no policy manages it and its auto-renew setting was not read",
+                    format_api(expiry)
+                ),
+            )
+        } else {
+            let why = match &policy {
+                Some(name) => format!(
+                    "policy {name:?} neither auto-renews it nor has a min_remaining that renews it now"
+                ),
+                None => "no policy manages it and auto-renewal is off".to_string(),
+            };
+            (
+                RiskKind::ExpiresSoon,
+                format!(
+                    "expires on {} (in {days} days) and nothing renews it: {why}",
+                    format_api(expiry)
+                ),
+            )
+        };
+        risk.push(RiskItem {
+            region: instance.region.clone(),
+            instance_id: instance.instance_id.clone(),
+            instance_name: instance.instance_name.clone(),
+            policy,
+            kind,
+            expired_time: expiry,
+            release_time: release,
+            renewal_status: status_after,
+            message,
+        });
+    }
+    risk.sort_by(|a, b| {
+        (a.expired_time, &a.region, &a.instance_id).cmp(&(
+            b.expired_time,
+            &b.region,
+            &b.instance_id,
+        ))
+    });
+    (risk, outlook)
 }
 
 /// The ids listed by `ids` policies, with their policy's name; records an error for each one
@@ -378,6 +542,14 @@ fn plan_instance(
         if needs_modify && want_status == RenewalStatus::AutoRenewal && expired {
             // ECS refuses to turn auto-renewal on for an expired instance (ecs-api.md §6).
             draft.skipped += 1;
+            draft.coverage.insert(
+                instance.instance_id.clone(),
+                Coverage {
+                    status_after: Some(attr.status.clone()),
+                    renewed: false,
+                    policy: Some(name.to_string()),
+                },
+            );
             draft.warn(
                 instance,
                 name,
@@ -398,12 +570,27 @@ fn plan_instance(
             ));
             draft.changed += 1;
         }
-        warn_unrenewed(draft, instance, name, &want_status, now);
+        draft.coverage.insert(
+            instance.instance_id.clone(),
+            Coverage {
+                status_after: Some(want_status.clone()),
+                renewed: false,
+                policy: Some(name.to_string()),
+            },
+        );
         return;
     };
 
     // A renewal is planned.
     draft.changed += 1;
+    draft.coverage.insert(
+        instance.instance_id.clone(),
+        Coverage {
+            status_after: Some(want_status.clone()),
+            renewed: true,
+            policy: Some(name.to_string()),
+        },
+    );
     if attr.status == RenewalStatus::NotRenewal {
         // A NotRenewal instance must leave that status before it can be renewed (ecs-api.md
         // §3.3). An expired one cannot go straight to AutoRenewal: it goes to Normal, is
@@ -499,48 +686,4 @@ fn plan_instance(
             ),
         );
     }
-}
-
-/// Warns about a managed instance that nothing will renew and that is expired or expires soon.
-fn warn_unrenewed(
-    draft: &mut Draft,
-    instance: &InstanceSnapshot,
-    policy: &str,
-    want_status: &RenewalStatus,
-    now: Timestamp,
-) {
-    if *want_status == RenewalStatus::AutoRenewal {
-        return;
-    }
-    let expiry = instance.expired_time;
-    let release = release_time(expiry);
-    let days = days_between(now, expiry);
-    let message = if expiry <= now {
-        format!(
-            "expired on {} and nothing renews it: ECS releases it on {} (renewal: {})",
-            format_api(expiry),
-            format_api(release),
-            if *want_status == RenewalStatus::NotRenewal {
-                "never"
-            } else {
-                "manual, no min_remaining"
-            }
-        )
-    } else if days < RISK_WINDOW_DAYS {
-        if *want_status == RenewalStatus::NotRenewal {
-            format!(
-                "expires on {} (in {days} days) and will not be renewed (renewal: never): it is released on {}",
-                format_api(expiry),
-                format_api(release)
-            )
-        } else {
-            format!(
-                "expires on {} (in {days} days) and nothing renews it: renewal is manual and policy {policy:?} has no min_remaining",
-                format_api(expiry)
-            )
-        }
-    } else {
-        return;
-    };
-    draft.warn(instance, policy, message);
 }

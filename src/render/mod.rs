@@ -3,5 +3,6 @@
 //! anything.
 
 pub mod json;
+pub mod markdown;
 pub mod style;
 pub mod text;

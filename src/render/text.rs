@@ -141,6 +141,39 @@ pub fn plan(plan: &Plan) -> String {
         out.push('\n');
     }
 
+    if !plan.risk.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                WARN,
+                format!(
+                    "At risk: {} instance{} expire within {} days (or have expired) and nothing renews {}:",
+                    plan.risk.len(),
+                    if plan.risk.len() == 1 { "" } else { "s" },
+                    plan.risk_window_days,
+                    if plan.risk.len() == 1 { "it" } else { "them" }
+                )
+            )
+        );
+        for item in &plan.risk {
+            let name = if item.instance_name.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", item.instance_name)
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}/{}{name}: {}",
+                paint(WARN, "!"),
+                item.region,
+                item.instance_id,
+                item.message
+            );
+        }
+        out.push('\n');
+    }
+
     if !plan.calls.is_empty() {
         let _ = writeln!(
             out,

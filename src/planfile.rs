@@ -1,0 +1,348 @@
+//! Saved plans (`renewctl plan --out plan.json`, `renewctl apply plan.json`): written with an
+//! integrity checksum; read back with every check a reviewer relies on — complete JSON, format
+//! version, checksum, shape, config digest — and checked for staleness against a fresh
+//! observation of the planned instances. Pure: bytes and snapshots in, verdicts out. Like
+//! Terraform's saved plans, but checked against the cloud rather than a state file.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::observed::{InstanceSnapshot, RenewalStatus};
+use crate::plan::{Action, FORMAT_VERSION, ObservedFingerprint, Plan};
+use crate::time::format_api;
+
+/// The key of the checksum in a saved plan.
+pub const CHECKSUM_KEY: &str = "plan_checksum";
+
+/// Why a saved plan cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PlanFileError {
+    #[error(
+        "{file} is not a complete JSON document ({message} at line {line}, column {column}); \
+         it may be truncated: save the plan again with `renewctl plan --out {file}`"
+    )]
+    NotJson {
+        file: String,
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("{file} is not a renewctl plan: {message}")]
+    NotAPlan { file: String, message: String },
+    #[error(
+        "{file} has plan format_version {found:?}; this renewctl reads format_version \"{FORMAT_VERSION}\": \
+         make the plan again with this renewctl"
+    )]
+    FormatVersion { file: String, found: String },
+    #[error(
+        "{file} has no {CHECKSUM_KEY}: it was not written by `renewctl plan --out`; make the plan again"
+    )]
+    NoChecksum { file: String },
+    #[error(
+        "{file} was changed after renewctl wrote it (its {CHECKSUM_KEY} does not match its content): \
+         a reviewed plan must be applied as reviewed; make and review the plan again"
+    )]
+    Edited { file: String },
+    #[error(
+        "{file} was made for another version of {config}: the plan records {planned}, \
+         {config} is now {current}; make and review the plan again"
+    )]
+    OtherConfig {
+        file: String,
+        config: String,
+        planned: String,
+        current: String,
+    },
+}
+
+/// The checksum of a plan's JSON value (without the checksum key): SHA-256 of its compact
+/// serialization with keys sorted.
+fn checksum(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+/// The saved-plan JSON of `plan`: the plan contract plus `plan_checksum`.
+pub fn to_saved_json(plan: &Plan) -> String {
+    // serde_json's map is ordered by key (no `preserve_order`), so the compact form is canonical.
+    let mut value = match serde_json::to_value(plan) {
+        Ok(value) => value,
+        Err(err) => return format!("{{\"error\": \"cannot serialize the plan: {err}\"}}\n"),
+    };
+    let sum = checksum(&value);
+    if let Some(object) = value.as_object_mut() {
+        object.insert(CHECKSUM_KEY.to_string(), serde_json::Value::String(sum));
+    }
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads a saved plan, refusing one that is truncated, of another format version, edited, or
+/// not a plan.
+pub fn read(bytes: &[u8], file: &str) -> Result<Plan, PlanFileError> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| PlanFileError::NotJson {
+            file: file.to_string(),
+            message: err
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            line: err.line(),
+            column: err.column(),
+        })?;
+    let not_a_plan = |message: &str| PlanFileError::NotAPlan {
+        file: file.to_string(),
+        message: message.to_string(),
+    };
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| not_a_plan("it is not a JSON object"))?;
+    match object.get("format_version") {
+        None => return Err(not_a_plan("it has no format_version")),
+        Some(serde_json::Value::String(v)) if v == FORMAT_VERSION => {}
+        Some(other) => {
+            return Err(PlanFileError::FormatVersion {
+                file: file.to_string(),
+                found: match other {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            });
+        }
+    }
+    let recorded = match object.remove(CHECKSUM_KEY) {
+        Some(serde_json::Value::String(sum)) => sum,
+        _ => {
+            return Err(PlanFileError::NoChecksum {
+                file: file.to_string(),
+            });
+        }
+    };
+    if checksum(&value) != recorded {
+        return Err(PlanFileError::Edited {
+            file: file.to_string(),
+        });
+    }
+    let plan: Plan = serde_json::from_value(value).map_err(|err| not_a_plan(&err.to_string()))?;
+    // A checksummed file is as renewctl wrote it, but check the cross-references apply relies on.
+    if plan
+        .calls
+        .iter()
+        .flat_map(|c| &c.changes)
+        .any(|&i| i >= plan.changes.len())
+    {
+        return Err(not_a_plan("a call refers to a change that does not exist"));
+    }
+    Ok(plan)
+}
+
+/// Refuses a plan made for another version of the config.
+pub fn check_config(
+    plan: &Plan,
+    file: &str,
+    config: &str,
+    config_digest: &str,
+) -> Result<(), PlanFileError> {
+    if plan.config_digest == config_digest {
+        Ok(())
+    } else {
+        Err(PlanFileError::OtherConfig {
+            file: file.to_string(),
+            config: config.to_string(),
+            planned: plan.config_digest.clone(),
+            current: config_digest.to_string(),
+        })
+    }
+}
+
+/// How a planned instance compares with a fresh observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    /// As planned.
+    Unchanged,
+    /// Already in the state the plan leads it to.
+    AlreadyApplied,
+    /// Something else moved. Each entry says what changed.
+    Drifted(Vec<String>),
+}
+
+/// Whether a saved plan may be applied, given a fresh observation of its instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every planned instance is as planned: apply it.
+    Fresh,
+    /// Every planned instance is already as the plan leads it: the plan was applied before.
+    /// Nothing to do (a retried pipeline must not fail, and must not pay again).
+    AlreadyApplied,
+    /// Something moved since the plan: refuse it whole. `(region, instance, what changed)`.
+    Stale(Vec<(String, String, Vec<String>)>),
+}
+
+/// The instances a plan changes, by region.
+pub fn planned_instances(plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for change in &plan.changes {
+        out.entry(change.region.clone())
+            .or_default()
+            .insert(change.instance_id.clone());
+    }
+    out.into_iter()
+        .map(|(region, ids)| (region, ids.into_iter().collect()))
+        .collect()
+}
+
+/// Decides whether `plan` may be applied, comparing every planned instance with its fresh
+/// snapshot (`fresh` need only hold the planned instances; a missing one is gone). Any
+/// instance that moved makes the whole plan stale — including one that moved to exactly the
+/// planned state while others did not (a console renewal, or an earlier apply cut short):
+/// the safe answer to a partly changed world is a new plan.
+pub fn verdict(plan: &Plan, fresh: &[InstanceSnapshot]) -> Verdict {
+    let fresh: BTreeMap<&str, &InstanceSnapshot> =
+        fresh.iter().map(|i| (i.instance_id.as_str(), i)).collect();
+    let recorded: BTreeMap<&str, &ObservedFingerprint> = plan
+        .observed
+        .iter()
+        .map(|o| (o.instance_id.as_str(), o))
+        .collect();
+    let mut states = Vec::new();
+    for (region, ids) in planned_instances(plan) {
+        for id in ids {
+            let freshness = match (recorded.get(id.as_str()), fresh.get(id.as_str())) {
+                (None, _) => {
+                    Freshness::Drifted(vec!["the plan holds no observation of it".to_string()])
+                }
+                (Some(_), None) => Freshness::Drifted(vec![
+                    "it is gone (released or deleted since the plan)".to_string(),
+                ]),
+                (Some(before), Some(now)) => {
+                    if now.fingerprint() == before.fingerprint {
+                        Freshness::Unchanged
+                    } else if matches_planned_outcome(plan, &id, now) {
+                        Freshness::AlreadyApplied
+                    } else {
+                        Freshness::Drifted(differences(before, now))
+                    }
+                }
+            };
+            states.push((region.clone(), id, freshness));
+        }
+    }
+    if states.iter().all(|(_, _, f)| *f == Freshness::Unchanged) {
+        return Verdict::Fresh;
+    }
+    if states
+        .iter()
+        .all(|(_, _, f)| *f == Freshness::AlreadyApplied)
+    {
+        return Verdict::AlreadyApplied;
+    }
+    Verdict::Stale(
+        states
+            .into_iter()
+            .filter_map(|(region, id, f)| match f {
+                Freshness::Unchanged => None,
+                Freshness::AlreadyApplied => Some((
+                    region,
+                    id,
+                    vec![
+                        "it is already in the state the plan leads to (changed since the plan by someone else, or by an earlier apply that did not finish)".to_string(),
+                    ],
+                )),
+                Freshness::Drifted(what) => Some((region, id, what)),
+            })
+            .collect(),
+    )
+}
+
+/// Is `now` the state the plan's changes lead `id` to?
+fn matches_planned_outcome(plan: &Plan, id: &str, now: &InstanceSnapshot) -> bool {
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.instance_id == id)
+        .collect();
+    let expiry_ok = match changes.iter().rev().find(|c| c.action == Action::Renew) {
+        Some(renew) => renew.after.expired_time == Some(now.expired_time),
+        None => plan
+            .observed
+            .iter()
+            .any(|o| o.instance_id == id && o.expired_time == now.expired_time),
+    };
+    let setting_ok = match changes
+        .iter()
+        .rev()
+        .find(|c| c.action == Action::ModifyAutoRenew)
+    {
+        None => true,
+        Some(modify) => now.renewal.as_ref().is_some_and(|r| {
+            Some(&r.status) == modify.after.renewal_status.as_ref()
+                && (r.status != RenewalStatus::AutoRenewal
+                    || (Some(r.duration) == modify.after.duration
+                        && modify
+                            .after
+                            .period_unit
+                            .as_deref()
+                            .is_some_and(|u| u.eq_ignore_ascii_case(&r.period_unit))))
+        }),
+    };
+    expiry_ok && setting_ok
+}
+
+/// What moved between the planned observation and now, field by field.
+fn differences(before: &ObservedFingerprint, now: &InstanceSnapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    if before.expired_time != now.expired_time {
+        out.push(format!(
+            "expiry moved from {} to {}",
+            format_api(before.expired_time),
+            format_api(now.expired_time)
+        ));
+    }
+    let renewal_now = now.renewal.as_ref();
+    let status_now = renewal_now.map(|r| r.status.clone());
+    if before.renewal_status != status_now {
+        out.push(format!(
+            "renewal status changed from {} to {}",
+            before
+                .renewal_status
+                .as_ref()
+                .map_or("unknown", |s| s.as_api()),
+            status_now.as_ref().map_or("unknown", |s| s.as_api())
+        ));
+    } else if let Some(r) = renewal_now
+        && (before.duration != Some(r.duration)
+            || !before
+                .period_unit
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(&r.period_unit)))
+    {
+        out.push(format!(
+            "auto-renew period changed from {} {} to {} {}",
+            before.duration.unwrap_or(0),
+            before.period_unit.as_deref().unwrap_or("?"),
+            r.duration,
+            r.period_unit
+        ));
+    }
+    if before.charge_type != now.charge_type.as_api() {
+        out.push(format!(
+            "billing changed from {} to {}",
+            before.charge_type, now.charge_type
+        ));
+    }
+    if before.status != now.status {
+        out.push(format!(
+            "status changed from {} to {}",
+            before.status, now.status
+        ));
+    }
+    if out.is_empty() {
+        out.push("its fingerprint changed".to_string());
+    }
+    out
+}

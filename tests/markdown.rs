@@ -1,0 +1,92 @@
+//! The pull-request comment: snapshots of a small plan and of a 5,000-change plan, which must
+//! stay within GitHub's 65,536 characters and say what it left out.
+
+use renewctl::plan;
+use renewctl::render::markdown::{self, MAX_CHARS};
+
+use crate::support::*;
+
+const POLICIES: &str = r#"version: 1
+regions: [cn-hangzhou, cn-shanghai]
+policies:
+  - name: prod
+    match: {tags: {env: prod}}
+    renewal: auto
+    auto_renew_period: 1 month
+    min_remaining: 30 days
+  - name: batch
+    match: {tags: {team: batch}}
+    renewal: manual
+  - name: retire
+    match: {ids: [i-old]}
+    renewal: never
+"#;
+
+#[test]
+fn a_small_plan_renders_as_a_reviewable_comment() {
+    let config = config(POLICIES);
+    let mut weird = instance("i-weird", &[("env", "prod")], 100);
+    weird.instance_name = "web | <script>alert(1)</script> *bold*".to_string();
+    let state = observed(vec![
+        instance("i-db1", &[("env", "prod")], 10),
+        with_renewal(
+            instance("i-web1", &[("env", "prod")], 200),
+            "AutoRenewal",
+            1,
+            "Month",
+        ),
+        weird,
+        with_renewal(
+            instance("i-b1", &[("team", "batch")], 4),
+            "AutoRenewal",
+            1,
+            "Month",
+        ),
+        in_region(
+            with_renewal(instance("i-old", &[], 12), "Normal", 0, "Month"),
+            "cn-shanghai",
+        ),
+        instance("i-loose", &[], 2),
+        instance("i-later", &[], 50),
+    ]);
+    let plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let text = markdown::plan(&plan);
+    assert!(!text.contains("<script>"), "cloud text is escaped");
+    insta::assert_snapshot!("small_plan", text);
+}
+
+#[test]
+fn a_five_thousand_change_plan_is_cut_to_fit_one_comment() {
+    let config = config(POLICIES);
+    // 2,500 prod instances 10 days from expiry, auto-renewal off: each is renewed and then
+    // gets auto-renewal: 5,000 changes.
+    let mut instances: Vec<_> = (0..2500)
+        .map(|i| {
+            let region = if i % 2 == 0 {
+                "cn-hangzhou"
+            } else {
+                "cn-shanghai"
+            };
+            in_region(
+                instance(&format!("i-p{i:05}"), &[("env", "prod")], 10),
+                region,
+            )
+        })
+        .collect();
+    instances.push(with_renewal(
+        instance("i-old", &[], 300),
+        "NotRenewal",
+        0,
+        "Month",
+    ));
+    let plan =
+        plan::plan(&config.desired, &observed(instances), now(), &config.digest).expect("plan");
+    assert_eq!(plan.changes.len(), 5000);
+    let text = markdown::plan(&plan);
+    let chars = text.chars().count();
+    assert!(chars <= MAX_CHARS, "{chars} characters");
+    assert!(text.contains("This comment was shortened to fit 65536 characters"));
+    assert!(text.contains("more renewals (left out to fit)"));
+    assert!(text.contains("**Plan: 2500 to renew, 2500 to modify, 1 unchanged, 0 unmanaged.**"));
+    insta::assert_snapshot!("five_thousand_changes", text);
+}
