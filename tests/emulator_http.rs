@@ -585,6 +585,42 @@ fn the_command_announces_its_port_first_and_serves_until_stopped() {
 }
 
 #[test]
+fn the_command_keeps_serving_when_its_reader_closes_stdout() {
+    let dir = std::env::temp_dir().join(format!("renewctl-emulator-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fleet = dir.join("fleet.yaml");
+    std::fs::write(&fleet, FLEET).expect("write fleet");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_renewctl"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--fleet"])
+        .arg(&fleet)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn renewctl");
+    // Read the first line, then close the pipe, as `| head -1` or a harness would.
+    let first = {
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut line).expect("first line");
+        line
+    };
+    let addr: SocketAddr = first
+        .trim()
+        .strip_prefix("renewctl emulator listening on http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("first line: {first:?}"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let stats = runtime.block_on(get_stats(addr));
+    assert_eq!(stats.requests, 0, "still serving after its stdout closed");
+    assert!(child.try_wait().expect("status").is_none(), "still running");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_flags_and_fleets_name_the_culprit() {
     let dir = std::env::temp_dir().join(format!("renewctl-emulator-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

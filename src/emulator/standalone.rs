@@ -44,22 +44,24 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
     })?;
     let endpoint = handle.endpoint();
     let fleet_file = args.fleet.display();
+    // Best effort: whoever started us may read the first line and close the pipe (a test, a
+    // benchmark, `| head -1`); the emulator keeps serving all the same.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "renewctl emulator listening on {endpoint}")?;
-    out.flush()?;
-    writeln!(out, "export ALIBABA_CLOUD_ACCESS_KEY_ID={key_id}")?;
-    writeln!(
+    let _ = writeln!(out, "renewctl emulator listening on {endpoint}");
+    let _ = out.flush();
+    let _ = writeln!(out, "export ALIBABA_CLOUD_ACCESS_KEY_ID={key_id}");
+    let _ = writeln!(
         out,
         "# export ALIBABA_CLOUD_ACCESS_KEY_SECRET=<the secret of {key_id} in {fleet_file}, access_keys[0].secret>"
-    )?;
+    );
     if has_token {
-        writeln!(
+        let _ = writeln!(
             out,
             "# export ALIBABA_CLOUD_SECURITY_TOKEN=<the security_token of {key_id} in {fleet_file}>"
-        )?;
+        );
     }
-    writeln!(out, "export RENEWCTL_ENDPOINT={endpoint}")?;
-    out.flush()?;
+    let _ = writeln!(out, "export RENEWCTL_ENDPOINT={endpoint}");
+    let _ = out.flush();
     drop(out);
     if !handle.addr().ip().is_loopback() {
         eprintln!(

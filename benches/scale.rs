@@ -1,0 +1,389 @@
+//! The scale benchmark (issue 8): plan and apply against the emulator with injected latency, at
+//! 1,000, 10,000 and 100,000 subscription instances in one and three regions, measured against
+//! the bound of physics — with the fewest calls the API's batch limits allow, latency L and
+//! parallelism P, no client finishes faster than L × (1 + ceil((calls − 1) / P)) — and against
+//! the per-instance way of observing (one DescribeInstances and one
+//! DescribeInstanceAutoRenewAttribute per instance), in the same run.
+//!
+//! Run: `cargo bench --bench scale` (all sizes; about ten minutes on 2 cores), or
+//! `RENEWCTL_BENCH_SIZES=1000,10000 cargo bench --bench scale` for fewer.
+//!
+//! Each scenario runs in a fresh process (this binary re-invoked with `--scenario`), so its peak
+//! RSS (VmHWM) is that of one plan and apply; the emulator runs as a separate
+//! `renewctl emulator` process, as a user would run it. Calls are counted by the emulator
+//! (`GET /_emulator/stats`), not by the client.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use renewctl::cloud::retry::RetryPolicy;
+use renewctl::cloud::{
+    ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, Paging, SignatureScheme,
+};
+use renewctl::credentials::{Credentials, Secret};
+use renewctl::observe::{ObserveOptions, observe_with};
+use renewctl::plan::{PlanOptions, plan_with};
+use serde_json::{Value, json};
+
+const LATENCY_MS: u64 = 20;
+const REGIONS: [&str; 3] = ["cn-hangzhou", "cn-shanghai", "cn-beijing"];
+const KEY_ID: &str = "LTAIbench";
+const KEY_SECRET: &str = "bench-secret";
+
+/// The default `--parallelism` of the CLI (src/cli/args.rs).
+const PARALLELISM: usize = 16;
+
+const CONFIG_HEAD: &str = "version: 1\npolicies:\n  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 month\n  - name: batch\n    match: {tags: {team: batch}}\n    renewal: manual\n    min_remaining: 14 days\n";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--scenario") {
+        let count: usize = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+        let regions: usize = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(1);
+        let baseline = args.iter().any(|a| a == "--baseline");
+        let result = scenario(count, regions, baseline);
+        println!("{result}");
+        return;
+    }
+    drive();
+}
+
+/// Runs every scenario in its own process and prints the table.
+fn drive() {
+    let sizes: Vec<usize> = std::env::var("RENEWCTL_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+    let me = std::env::current_exe().expect("own path");
+    let mut rows = Vec::new();
+    for &count in &sizes {
+        for regions in [1, 3] {
+            // The per-instance baseline costs two calls per instance: measured up to 10,000.
+            let baseline = count <= 10_000;
+            eprintln!("scenario: {count} instances, {regions} region(s)…");
+            let out = Command::new(&me)
+                .args(["--scenario", &count.to_string(), &regions.to_string()])
+                .args(if baseline { vec!["--baseline"] } else { vec![] })
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("scenario runs");
+            let line = String::from_utf8_lossy(&out.stdout);
+            match serde_json::from_str::<Value>(line.trim()) {
+                Ok(v) => rows.push(v),
+                Err(err) => eprintln!("scenario failed ({err}): {line}"),
+            }
+        }
+    }
+    println!("{}", table(&rows));
+    println!(
+        "\nJSON:\n{}",
+        serde_json::to_string_pretty(&rows).unwrap_or_default()
+    );
+}
+
+fn table(rows: &[Value]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| instances | regions | plan calls (min) | plan wall | plan ÷ bound | apply calls (min) | apply wall | apply ÷ bound | planner CPU | peak RSS | baseline calls | baseline wall | fewer calls | emulator per call |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in rows {
+        let ms = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        let baseline = if r["baseline_calls"].is_null() {
+            ("—".to_string(), "—".to_string(), "—".to_string())
+        } else {
+            (
+                r["baseline_calls"].to_string(),
+                format!("{:.1} s", ms("baseline_wall_ms") / 1000.0),
+                format!("{:.0}×", ms("baseline_calls") / ms("plan_calls")),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} ({}) | {:.2} s | {:.2} | {} ({}) | {:.2} s | {:.2} | {:.0} ms | {:.0} MB | {} | {} | {} | {:.2} ms |",
+            r["instances"],
+            r["regions"],
+            r["plan_calls"],
+            r["plan_min_calls"],
+            ms("plan_wall_ms") / 1000.0,
+            ms("plan_wall_ms") / ms("plan_bound_ms"),
+            r["apply_calls"],
+            r["apply_min_calls"],
+            ms("apply_wall_ms") / 1000.0,
+            ms("apply_wall_ms") / ms("apply_bound_ms"),
+            ms("planner_ms"),
+            ms("peak_rss_kb") / 1024.0,
+            baseline.0,
+            baseline.1,
+            baseline.2,
+            ms("emulator_ms_per_call"),
+        );
+    }
+    out
+}
+
+/// L × (1 + ceil((calls − 1) / P)).
+fn bound_ms(calls: u64, parallelism: usize) -> f64 {
+    let rounds = 1 + calls.saturating_sub(1).div_ceil(parallelism as u64);
+    (LATENCY_MS * rounds) as f64
+}
+
+/// The fleet: per region, 1% need a renewal (manual, 5 days left, min_remaining 14 days), 10%
+/// need auto-renewal turned on, the rest are as declared.
+fn fleet_yaml(count: usize, regions: usize) -> (String, BTreeMap<&'static str, usize>) {
+    let mut out = format!("access_keys: [{{id: {KEY_ID}, secret: {KEY_SECRET}}}]\nregions:\n");
+    let mut per_region = BTreeMap::new();
+    for (r, region) in REGIONS.iter().take(regions).enumerate() {
+        let n = count / regions + usize::from(r < count % regions);
+        per_region.insert(*region, n);
+        let _ = writeln!(out, "  {region}:");
+        for i in 0..n {
+            let id = format!("i-b{r}{i:07}");
+            let line = if i % 100 == 0 {
+                format!(
+                    "    - {{id: {id}, expires_in: 5 days, tags: {{team: batch}}, renewal: {{status: Normal, duration: 0, period_unit: Month}}}}"
+                )
+            } else if i % 10 == 1 {
+                format!(
+                    "    - {{id: {id}, expires_in: 200 days, tags: {{env: prod}}, renewal: {{status: Normal, duration: 0, period_unit: Month}}}}"
+                )
+            } else {
+                format!(
+                    "    - {{id: {id}, expires_in: 200 days, tags: {{env: prod}}, renewal: {{status: AutoRenewal, duration: 1, period_unit: Month}}}}"
+                )
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    (out, per_region)
+}
+
+/// The fewest calls: per region ceil(n/100) pages + ceil(n/100) attribute reads (all managed);
+/// ceil(modified/100) ModifyInstanceAutoRenewAttribute + one RenewInstance per renewal.
+fn minimum_calls(per_region: &BTreeMap<&str, usize>) -> (u64, u64) {
+    let mut reads = 0;
+    let mut writes = 0;
+    for &n in per_region.values() {
+        let n = n as u64;
+        reads += 2 * n.div_ceil(100).max(1) - u64::from(n == 0);
+        let renewals = n.div_ceil(100);
+        let modified = (0..n).filter(|i| i % 100 != 0 && i % 10 == 1).count() as u64;
+        writes += renewals + modified.div_ceil(100);
+    }
+    (reads, writes)
+}
+
+struct Emulator {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_emulator(fleet: &std::path::Path, latency_ms: u64) -> Emulator {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_renewctl"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--latency"])
+        .arg(format!("{latency_ms}ms"))
+        .arg("--fleet")
+        .arg(fleet)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("emulator starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("listening line");
+    let endpoint = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    Emulator { child, endpoint }
+}
+
+fn client(endpoint: &str) -> EcsClient {
+    EcsClient::new(ClientConfig {
+        endpoint: Endpoint::Fixed(endpoint.to_string()),
+        credentials: Credentials {
+            access_key_id: KEY_ID.to_string(),
+            access_key_secret: Secret::new(KEY_SECRET),
+            security_token: None,
+            source: "bench",
+        },
+        scheme: SignatureScheme::Acs3HmacSha256,
+        max_in_flight: PARALLELISM,
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(60),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client")
+}
+
+async fn requests(endpoint: &str) -> u64 {
+    let body = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http")
+        .get(format!("{endpoint}/_emulator/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .text()
+        .await
+        .expect("stats body");
+    serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["requests"].as_u64())
+        .unwrap_or(0)
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = std::env::temp_dir().join(format!("renewctl-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let (fleet, per_region) = fleet_yaml(count, regions);
+    let fleet_path = dir.join("fleet.yaml");
+    std::fs::write(&fleet_path, fleet).expect("fleet written");
+    let config_text = format!(
+        "{}regions: [{}]\n",
+        CONFIG_HEAD,
+        per_region.keys().copied().collect::<Vec<_>>().join(", ")
+    );
+    let config = renewctl::desired::parse(config_text.as_bytes(), "bench.yaml").expect("config");
+    let (min_reads, min_writes) = minimum_calls(&per_region);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let emu = start_emulator(&fleet_path, LATENCY_MS);
+    let api = client(&emu.endpoint);
+    let options = PlanOptions::default();
+
+    // Plan: observe (reads) + the pure planner.
+    let started = Instant::now();
+    let now = jiff::Timestamp::now();
+    let observed = rt
+        .block_on(observe_with(
+            &api,
+            &config.desired,
+            &ObserveOptions {
+                read_unmanaged_expiring_before: now
+                    .checked_add(jiff::SignedDuration::from_hours(15 * 24))
+                    .ok(),
+            },
+        ))
+        .expect("observe");
+    let planner_started = Instant::now();
+    let plan = plan_with(&config.desired, &observed, now, &config.digest, &options).expect("plan");
+    let planner_ms = planner_started.elapsed().as_secs_f64() * 1000.0;
+    let plan_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let plan_calls = rt.block_on(requests(&emu.endpoint));
+
+    // Apply.
+    let started = Instant::now();
+    let report = rt.block_on(renewctl::apply::apply(&api, &plan, |_| {}));
+    let apply_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let apply_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls;
+    assert_eq!(report.failed(), 0, "apply failed");
+    let peak = peak_rss_kb();
+    drop(emu);
+
+    // The emulator's own cost: the same plan with no injected latency.
+    let emu0 = start_emulator(&fleet_path, 0);
+    let api0 = client(&emu0.endpoint);
+    let started = Instant::now();
+    rt.block_on(renewctl::observe::observe(&api0, &config.desired))
+        .expect("observe without latency");
+    let zero_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let zero_calls = rt.block_on(requests(&emu0.endpoint)).max(1);
+    drop(emu0);
+
+    // The per-instance way, against a fresh emulator.
+    let (baseline_calls, baseline_wall_ms) = if baseline {
+        let emu = start_emulator(&fleet_path, LATENCY_MS);
+        let api = client(&emu.endpoint);
+        let ids: Vec<(String, String)> = observed
+            .instances
+            .iter()
+            .map(|i| (i.region.clone(), i.instance_id.clone()))
+            .collect();
+        let started = Instant::now();
+        rt.block_on(per_instance(&api, &ids));
+        let wall = started.elapsed().as_secs_f64() * 1000.0;
+        (json!(rt.block_on(requests(&emu.endpoint))), json!(wall))
+    } else {
+        (Value::Null, Value::Null)
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+
+    json!({
+        "instances": count,
+        "regions": regions,
+        "latency_ms": LATENCY_MS,
+        "parallelism": PARALLELISM,
+        "plan_calls": plan_calls,
+        "plan_min_calls": min_reads,
+        "plan_wall_ms": plan_wall_ms,
+        "plan_bound_ms": bound_ms(min_reads, PARALLELISM),
+        "changes": plan.changes.len(),
+        "apply_calls": apply_calls,
+        "apply_min_calls": min_writes,
+        "apply_wall_ms": apply_wall_ms,
+        "apply_bound_ms": bound_ms(min_writes, PARALLELISM),
+        "planner_ms": planner_ms,
+        "peak_rss_kb": peak,
+        "emulator_ms_per_call": zero_ms / zero_calls as f64,
+        "baseline_calls": baseline_calls,
+        "baseline_wall_ms": baseline_wall_ms,
+    })
+}
+
+/// One DescribeInstances and one DescribeInstanceAutoRenewAttribute per instance, with the same
+/// parallelism: how a script looping over instances observes a fleet.
+async fn per_instance(api: &EcsClient, ids: &[(String, String)]) {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(ids)
+        .map(|(region, id)| async move {
+            let query = InstanceQuery {
+                region: region.clone(),
+                paging: Paging::Page(1),
+                prepaid_only: false,
+                instance_ids: Some(vec![id.clone()]),
+            };
+            let _ = api.describe_instances(&query).await;
+            let _ = api
+                .describe_auto_renew(region, std::slice::from_ref(id))
+                .await;
+        })
+        .buffer_unordered(PARALLELISM)
+        .collect::<Vec<()>>()
+        .await;
+}
