@@ -1,16 +1,19 @@
 //! Builds the observed state through `EcsApi`, with the fewest reads (DESIGN.md §5): per region,
 //! the first DescribeInstances page (PrePaid, 100 a page) tells `TotalCount`, the other pages
-//! are fetched concurrently; the auto-renew attribute is read only for managed instances, 100
-//! ids a call; ids listed by `ids` policies but not seen are looked up once more without the
-//! charge filter. Reads only: nothing here changes the cloud.
+//! are fetched concurrently; the auto-renew attribute is read only for managed instances (and,
+//! when asked, unmanaged ones expiring soon), 100 ids a call, overlapping with the pages; ids
+//! listed by `ids` policies but not seen are looked up once more without the charge filter.
+//! Reads only: nothing here changes the cloud.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::future::{Either, join_all};
+use futures_util::stream::FuturesUnordered;
 
 use crate::cloud::{ApiError, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::desired::DesiredState;
-use crate::observed::{ChargeType, InstanceSnapshot, ObservedState};
+use crate::observed::{ChargeType, InstanceSnapshot, ObservedState, RenewalAttribute};
 use crate::policy;
 
 /// A region claiming more subscription instances than this is answering nonsense.
@@ -45,11 +48,42 @@ fn prepaid_query(region: &str, paging: Paging) -> InstanceQuery {
     }
 }
 
-/// Every subscription instance of one region, and the number of reads made.
-async fn scan_region<A: EcsApi>(
+/// One finished request of a region's observation.
+enum Done {
+    Page(Result<InstancePage, ApiError>),
+    Attributes(Result<Vec<(String, RenewalAttribute)>, ApiError>),
+}
+
+/// Everything observed in one region.
+struct RegionObservation {
+    instances: Vec<InstanceSnapshot>,
+    attributes: BTreeMap<String, RenewalAttribute>,
+    reads: u64,
+}
+
+async fn page_task<A: EcsApi>(api: &A, region: &str, page: u32) -> Done {
+    Done::Page(
+        api.describe_instances(&prepaid_query(region, Paging::Page(page)))
+            .await,
+    )
+}
+
+async fn attributes_task<A: EcsApi>(api: &A, region: &str, ids: Vec<String>) -> Done {
+    Done::Attributes(api.describe_auto_renew(region, &ids).await)
+}
+
+/// Every subscription instance of one region, and the auto-renew attribute of those `wanted`.
+///
+/// The first page tells `TotalCount`; the other pages are requested at once, and attribute
+/// reads start as soon as 100 wanted instances have been seen, while pages are still arriving:
+/// the two kinds of read overlap instead of running one after the other, so the region takes
+/// about one round trip more than its calls spread over the client's parallelism. Calls stay
+/// minimal: ceil(pages) + ceil(wanted / 100).
+async fn observe_region<A: EcsApi>(
     api: &A,
     region: &str,
-) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
+    wanted: &(dyn Fn(&InstanceSnapshot) -> bool + Sync),
+) -> Result<RegionObservation, ObserveError> {
     let first = api
         .describe_instances(&prepaid_query(region, Paging::Page(1)))
         .await
@@ -62,31 +96,86 @@ async fn scan_region<A: EcsApi>(
         });
     }
     let pages = total.div_ceil(MAX_BATCH as u64).max(1);
-    let mut reads = 1;
-    let rest = join_all((2..=pages).map(|page| {
-        let query = prepaid_query(region, Paging::Page(page as u32));
-        async move { api.describe_instances(&query).await }
-    }))
-    .await;
-    reads += pages - 1;
+    let mut reads = pages;
 
+    let mut tasks = FuturesUnordered::new();
+    for page in 2..=pages {
+        tasks.push(Either::Left(page_task(api, region, page as u32)));
+    }
+    let mut pages_left = pages - 1;
     let mut by_id: BTreeMap<String, InstanceSnapshot> = BTreeMap::new();
-    let mut add = |page: InstancePage| {
+    let mut requested: HashSet<String> = HashSet::new();
+    let mut pending: Vec<String> = Vec::new();
+    let mut attributes = BTreeMap::new();
+
+    let mut take_page = |page: InstancePage, pending: &mut Vec<String>| {
         for instance in page.instances {
+            if wanted(&instance) && requested.insert(instance.instance_id.clone()) {
+                pending.push(instance.instance_id.clone());
+            }
             by_id.insert(instance.instance_id.clone(), instance);
         }
     };
-    add(first);
-    for page in rest {
-        add(page.map_err(api_error(region))?);
+    take_page(first, &mut pending);
+    loop {
+        // Full batches go at once; the last, partial one when no page is left to fill it.
+        while pending.len() >= MAX_BATCH || (pages_left == 0 && !pending.is_empty()) {
+            let batch: Vec<String> = pending.drain(..pending.len().min(MAX_BATCH)).collect();
+            reads += 1;
+            tasks.push(Either::Right(attributes_task(api, region, batch)));
+        }
+        let Some(done) = tasks.next().await else {
+            break;
+        };
+        match done {
+            Done::Page(page) => {
+                pages_left -= 1;
+                take_page(page.map_err(api_error(region))?, &mut pending);
+            }
+            Done::Attributes(found) => {
+                attributes.extend(found.map_err(api_error(region))?);
+            }
+        }
     }
 
-    if by_id.len() as u64 == total {
-        return Ok((by_id.into_values().collect(), reads));
+    if by_id.len() as u64 != total {
+        // The fleet changed while the pages were read (an instance appeared or went, shifting
+        // the pages): read the region again, sequentially, with NextToken, which is
+        // consistent, and read the attributes still missing.
+        let (instances, token_reads) = rescan_region(api, region).await?;
+        reads += token_reads;
+        let missing: Vec<String> = instances
+            .iter()
+            .filter(|i| wanted(i) && !attributes.contains_key(&i.instance_id))
+            .map(|i| i.instance_id.clone())
+            .collect();
+        for batch in missing.chunks(MAX_BATCH) {
+            reads += 1;
+            attributes.extend(
+                api.describe_auto_renew(region, batch)
+                    .await
+                    .map_err(api_error(region))?,
+            );
+        }
+        return Ok(RegionObservation {
+            instances,
+            attributes,
+            reads,
+        });
     }
+    Ok(RegionObservation {
+        instances: by_id.into_values().collect(),
+        attributes,
+        reads,
+    })
+}
 
-    // The fleet changed while the pages were read (an instance appeared or went, shifting the
-    // pages): read the region again, sequentially, with NextToken, which is consistent.
+/// Every subscription instance of one region, read page after page with NextToken.
+async fn rescan_region<A: EcsApi>(
+    api: &A,
+    region: &str,
+) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
+    let mut reads = 0;
     let mut by_id: BTreeMap<String, InstanceSnapshot> = BTreeMap::new();
     let mut seen_tokens = BTreeSet::new();
     let mut token = None;
@@ -140,14 +229,29 @@ pub async fn observe_with<A: EcsApi>(
     options: &ObserveOptions,
 ) -> Result<ObservedState, ObserveError> {
     let regions = desired.regions.clone();
-    let scans = join_all(regions.iter().map(|region| scan_region(api, region))).await;
+    // Whose auto-renew attribute to read: managed instances, and unmanaged ones expiring soon
+    // when asked (the risk report).
+    let wanted = |instance: &InstanceSnapshot| {
+        options
+            .read_unmanaged_expiring_before
+            .is_some_and(|horizon| instance.expired_time < horizon)
+            || policy::is_matched(desired, instance)
+    };
+    let scans = join_all(
+        regions
+            .iter()
+            .map(|region| observe_region(api, region, &wanted)),
+    )
+    .await;
 
     let mut instances = Vec::new();
+    let mut attributes = BTreeMap::new();
     let mut reads = 0;
     for scan in scans {
-        let (found, calls) = scan?;
-        instances.extend(found);
-        reads += calls;
+        let region = scan?;
+        instances.extend(region.instances);
+        attributes.extend(region.attributes);
+        reads += region.reads;
     }
 
     // Ids listed by `ids` policies that the PrePaid scan did not see: look them up without the
@@ -163,6 +267,7 @@ pub async fn observe_with<A: EcsApi>(
         .into_iter()
         .collect();
     let mut looked_up = Vec::new();
+    let mut late_prepaid: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if !missing.is_empty() {
         let lookups = regions.iter().flat_map(|region| {
             missing.chunks(MAX_BATCH).map(move |chunk| {
@@ -184,11 +289,25 @@ pub async fn observe_with<A: EcsApi>(
                 }
                 if instance.charge_type == ChargeType::PrePaid {
                     // Created after the scan: observe it like the others.
+                    late_prepaid
+                        .entry(region.clone())
+                        .or_default()
+                        .push(instance.instance_id.clone());
                     instances.push(instance);
                 } else {
                     looked_up.push(instance);
                 }
             }
+        }
+    }
+    for (region, ids) in &late_prepaid {
+        for batch in ids.chunks(MAX_BATCH) {
+            reads += 1;
+            attributes.extend(
+                api.describe_auto_renew(region, batch)
+                    .await
+                    .map_err(api_error(region))?,
+            );
         }
     }
     let found: BTreeSet<String> = instances
@@ -201,38 +320,11 @@ pub async fn observe_with<A: EcsApi>(
         .filter(|id| !found.contains(id))
         .collect();
 
-    // The auto-renew attribute of managed instances (and of unmanaged ones expiring soon, when
-    // asked), 100 ids a call, per region.
-    let mut managed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for instance in &instances {
-        let expiring_soon = options
-            .read_unmanaged_expiring_before
-            .is_some_and(|horizon| instance.expired_time < horizon);
-        if expiring_soon || policy::is_matched(desired, instance) {
-            managed
-                .entry(instance.region.as_str())
-                .or_default()
-                .push(instance.instance_id.clone());
-        }
-    }
-    let reads_of_attributes = managed.iter().flat_map(|(region, ids)| {
-        ids.chunks(MAX_BATCH).map(move |chunk| async move {
-            (*region, api.describe_auto_renew(region, chunk).await)
-        })
-    });
-    let mut attributes = BTreeMap::new();
-    for (region, result) in join_all(reads_of_attributes).await {
-        reads += 1;
-        for (id, attribute) in result.map_err(api_error(region))? {
-            attributes.insert(id, attribute);
-        }
-    }
     for instance in &mut instances {
         if let Some(attribute) = attributes.remove(&instance.instance_id) {
             instance.renewal = Some(attribute);
         }
     }
-
     instances.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
     Ok(ObservedState {
         regions,
@@ -298,4 +390,195 @@ pub async fn observe_instances<A: EcsApi>(
         instance.renewal = attributes.remove(&instance.instance_id);
     }
     Ok((instances, reads))
+}
+
+#[cfg(test)]
+mod tests {
+    //! `observe` against a scripted `EcsApi`: the paging decisions (concurrent pages, the
+    //! NextToken re-read when the fleet moves, refusing nonsense) without a server. The real
+    //! client against the emulator is tested in tests/.
+
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::cloud::CallOutcome;
+    use crate::observed::RenewalStatus;
+    use crate::plan::Call;
+
+    /// A region whose page answers are scripted, counting every request.
+    struct Scripted {
+        /// `TotalCount` the page answers claim.
+        total: u64,
+        /// What page-number paging returns: page n → ids.
+        pages: BTreeMap<u32, Vec<String>>,
+        /// What token paging returns: token → (ids, next token).
+        tokens: BTreeMap<Option<String>, (Vec<String>, Option<String>)>,
+        log: Mutex<Vec<String>>,
+    }
+
+    fn snapshot(id: &str) -> InstanceSnapshot {
+        InstanceSnapshot {
+            region: "cn-hangzhou".into(),
+            instance_id: id.into(),
+            instance_name: String::new(),
+            charge_type: ChargeType::PrePaid,
+            status: "Running".into(),
+            expired_time: jiff::Timestamp::UNIX_EPOCH,
+            tags: [("env".to_string(), "prod".to_string())].into(),
+            locks: vec![],
+            renewal: None,
+        }
+    }
+
+    fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|i| format!("i-{i:04}")).collect()
+    }
+
+    impl EcsApi for Scripted {
+        async fn describe_instances(
+            &self,
+            query: &InstanceQuery,
+        ) -> Result<InstancePage, ApiError> {
+            let (found, next) = match &query.paging {
+                Paging::Page(n) => {
+                    self.log.lock().unwrap().push(format!("page {n}"));
+                    (self.pages.get(n).cloned().unwrap_or_default(), None)
+                }
+                Paging::Token(t) => {
+                    self.log.lock().unwrap().push(format!("token {t:?}"));
+                    self.tokens.get(t).cloned().unwrap_or_default()
+                }
+            };
+            Ok(InstancePage {
+                total_count: self.total,
+                next_token: next,
+                instances: found.iter().map(|id| snapshot(id)).collect(),
+                request_id: "r".into(),
+            })
+        }
+
+        async fn describe_auto_renew(
+            &self,
+            _region: &str,
+            ids: &[String],
+        ) -> Result<Vec<(String, RenewalAttribute)>, ApiError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("attributes {}", ids.len()));
+            Ok(ids
+                .iter()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        RenewalAttribute {
+                            status: RenewalStatus::Normal,
+                            duration: 0,
+                            period_unit: "Month".into(),
+                        },
+                    )
+                })
+                .collect())
+        }
+
+        async fn execute(&self, _call: &Call) -> Result<CallOutcome, ApiError> {
+            unreachable!("observe never mutates")
+        }
+    }
+
+    fn desired() -> DesiredState {
+        crate::desired::parse(
+            b"version: 1\nregions: [cn-hangzhou]\npolicies:\n  - name: p\n    match: {tags: {env: prod}}\n    renewal: manual\n",
+            "t.yaml",
+        )
+        .expect("valid")
+        .desired
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn run(api: &Scripted) -> Result<ObservedState, ObserveError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(observe(api, &desired()))
+    }
+
+    #[test]
+    fn pages_and_attribute_batches_are_the_minimum() {
+        let api = Scripted {
+            total: 250,
+            pages: [(1, ids(0..100)), (2, ids(100..200)), (3, ids(200..250))].into(),
+            tokens: BTreeMap::new(),
+            log: Mutex::default(),
+        };
+        let state = run(&api).expect("observed");
+        assert_eq!(state.instances.len(), 250);
+        assert!(state.instances.iter().all(|i| i.renewal.is_some()));
+        assert_eq!(state.read_calls, 6, "3 pages + 3 attribute calls");
+        let log = api.log.lock().unwrap();
+        let mut batches: Vec<&String> = log.iter().filter(|l| l.starts_with("attr")).collect();
+        batches.sort();
+        assert_eq!(
+            batches,
+            ["attributes 100", "attributes 100", "attributes 50"]
+        );
+    }
+
+    #[test]
+    fn a_fleet_that_moved_while_paging_is_read_again_by_token() {
+        // Page 2 overlaps page 1 (an instance was deleted): 199 distinct ids, not 200.
+        let api = Scripted {
+            total: 200,
+            pages: [(1, ids(0..100)), (2, ids(99..199))].into(),
+            tokens: [
+                (None, (ids(0..100), Some("t2".to_string()))),
+                (Some("t2".to_string()), (ids(100..201), Some(String::new()))),
+            ]
+            .into(),
+            log: Mutex::default(),
+        };
+        let state = run(&api).expect("observed");
+        assert_eq!(state.instances.len(), 201, "the consistent re-read wins");
+        assert!(state.instances.iter().all(|i| i.renewal.is_some()));
+        let log = api.log.lock().unwrap();
+        assert!(log.contains(&"token None".to_string()), "{log:?}");
+        assert!(log.contains(&"token Some(\"t2\")".to_string()), "{log:?}");
+    }
+
+    #[test]
+    fn a_repeated_next_token_is_an_error_not_a_loop() {
+        let api = Scripted {
+            total: 200,
+            pages: [(1, ids(0..100))].into(),
+            tokens: [
+                (None, (ids(0..100), Some("again".to_string()))),
+                (
+                    Some("again".to_string()),
+                    (ids(100..150), Some("again".to_string())),
+                ),
+            ]
+            .into(),
+            log: Mutex::default(),
+        };
+        let err = run(&api).unwrap_err();
+        assert!(err.to_string().contains("same NextToken twice"), "{err}");
+    }
+
+    #[test]
+    fn an_implausible_total_count_is_refused() {
+        let api = Scripted {
+            total: u64::MAX,
+            pages: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            log: Mutex::default(),
+        };
+        let err = run(&api).unwrap_err();
+        assert!(err.to_string().contains("implausible"), "{err}");
+        assert_eq!(
+            api.log.lock().unwrap().len(),
+            1,
+            "no further page requested"
+        );
+    }
 }

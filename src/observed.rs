@@ -9,8 +9,6 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::time::format_api;
-
 /// How an instance is billed. Only `PrePaid` (subscription) instances can be renewed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChargeType {
@@ -128,26 +126,35 @@ impl InstanceSnapshot {
     /// A digest of everything a renewal decision depends on: expiry, renewal status, duration,
     /// unit, charge type and status. A saved plan records it; any difference means "stale".
     pub fn fingerprint(&self) -> String {
-        let renewal = match &self.renewal {
-            Some(r) => format!(
-                "{}|{}|{}",
-                r.status,
-                r.duration,
-                r.period_unit.to_ascii_lowercase()
-            ),
-            None => "-".to_string(),
+        use std::fmt::Write as _;
+        // Hashed field by field, separated, with the expiry as whole minutes (the API's
+        // precision): no intermediate strings, as it runs once per managed instance.
+        let mut hasher = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hasher.update(bytes);
+            hasher.update(b"|");
         };
-        let text = format!(
-            "v1|{}|{}|{}|{}|{}|{}",
-            self.instance_id,
-            format_api(self.expired_time),
-            renewal,
-            self.charge_type,
-            self.status,
-            self.region
-        );
-        let digest = Sha256::digest(text.as_bytes());
-        format!("sha256:{}", hex::encode(&digest[..16]))
+        field(b"v1");
+        field(self.instance_id.as_bytes());
+        field(&(self.expired_time.as_second() / 60).to_le_bytes());
+        match &self.renewal {
+            Some(r) => {
+                field(r.status.as_api().as_bytes());
+                field(&r.duration.to_le_bytes());
+                field(r.period_unit.to_ascii_lowercase().as_bytes());
+            }
+            None => field(b"-"),
+        }
+        field(self.charge_type.as_api().as_bytes());
+        field(self.status.as_bytes());
+        field(self.region.as_bytes());
+        let digest = hasher.finalize();
+        let mut out = String::with_capacity(7 + 32);
+        out.push_str("sha256:");
+        for byte in &digest[..16] {
+            let _ = write!(out, "{byte:02x}");
+        }
+        out
     }
 }
 

@@ -5,6 +5,7 @@
 //! with a short excerpt, and nothing is inferred from it. Every text taken from an answer passes
 //! through `Redactor`, so a server that echoes the request cannot make a secret reach an error.
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::cloud::error::ApiError;
@@ -83,30 +84,50 @@ pub fn decode<T: DeserializeOwned>(
         message: redactor.clean(&message),
         excerpt: excerpt(body, redactor),
     };
-    let value: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(value) => value,
-        Err(_) if body.iter().all(u8::is_ascii_whitespace) => {
-            return Err(decode_error("empty body".to_string()));
-        }
-        Err(err) => return Err(decode_error(format!("not JSON ({err})"))),
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(decode_error("empty body".to_string()));
+    }
+    let service_error = |error: ErrorBody| ApiError::Service {
+        action: ctx.action.to_string(),
+        region: ctx.region.to_string(),
+        http_status: status,
+        code: redactor.clean(&error.code),
+        message: redactor.clean(error.message.as_deref().unwrap_or("")),
+        request_id: error.request_id.unwrap_or_else(|| "-".to_string()),
     };
     let success = (200..300).contains(&status);
-    let has_code = value.get("Code").or_else(|| value.get("code")).is_some();
-    if !success || has_code {
-        return match serde_json::from_value::<ErrorBody>(value) {
-            Ok(error) => Err(ApiError::Service {
-                action: ctx.action.to_string(),
-                region: ctx.region.to_string(),
-                http_status: status,
-                code: redactor.clean(&error.code),
-                message: redactor.clean(error.message.as_deref().unwrap_or("")),
-                request_id: error.request_id.unwrap_or_else(|| "-".to_string()),
-            }),
+    // A success status can still carry an error body (`Code`): look for it first. The probe
+    // skips everything else without allocating, and the answer is then read straight into its
+    // type: no intermediate JSON tree (a page of 100 instances is read once, not twice).
+    let has_code = if success {
+        match serde_json::from_slice::<CodeProbe>(body) {
+            Ok(probe) => probe.upper.is_some() || probe.lower.is_some(),
+            Err(err) => return Err(decode_error(format!("not JSON ({err})"))),
+        }
+    } else {
+        true
+    };
+    if has_code {
+        return match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(error) => Err(service_error(error)),
+            Err(err) if err.is_syntax() || err.is_eof() => {
+                Err(decode_error(format!("not JSON ({err})")))
+            }
             Err(err) => Err(decode_error(format!("not an error body ({err})"))),
         };
     }
-    serde_json::from_value::<T>(value)
+    serde_json::from_slice::<T>(body)
         .map_err(|err| decode_error(format!("not the documented answer ({err})")))
+}
+
+/// Just enough of an answer to tell an error body (`Code`, or the lower-camel `code` the Tea
+/// SDK also accepts) from a result.
+#[derive(Deserialize)]
+struct CodeProbe {
+    #[serde(rename = "Code")]
+    upper: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "code")]
+    lower: Option<serde::de::IgnoredAny>,
 }
 
 /// The start of a body, on one line, without secrets.

@@ -220,13 +220,18 @@ impl World {
         region: &str,
         now: Timestamp,
     ) -> impl Iterator<Item = &'a Instance> + 'a {
+        // The release cut-off is computed once, not per instance.
+        let cutoff = now.checked_sub(GRACE).ok();
         self.regions
             .iter()
             .find(|(r, _)| &**r == region)
             .map(|(_, list)| list.as_slice())
             .unwrap_or_default()
             .iter()
-            .filter(move |i| !i.is_released(now))
+            .filter(move |i| match (i.expired_time, cutoff) {
+                (Some(at), Some(cutoff)) => at >= cutoff,
+                _ => true,
+            })
     }
 
     /// Instances more than 15 days past expiry, which no answer shows.

@@ -169,9 +169,9 @@ struct Draft {
     managed: u64,
     skipped: u64,
     changed: u64,
-    /// Per managed instance id: its renewal status after the plan, whether a renewal is
-    /// planned, and its policy.
-    coverage: BTreeMap<String, Coverage>,
+    /// Per observed instance (by index), when managed: its renewal status after the plan,
+    /// whether a renewal is planned, and its policy.
+    coverage: Vec<Option<Coverage>>,
 }
 
 /// What will keep an instance alive once the plan is applied.
@@ -179,10 +179,17 @@ struct Draft {
 struct Coverage {
     status_after: Option<RenewalStatus>,
     renewed: bool,
-    policy: Option<String>,
+    /// Index of the governing policy.
+    policy: usize,
 }
 
 impl Draft {
+    fn cover(&mut self, index: usize, coverage: Coverage) {
+        if let Some(slot) = self.coverage.get_mut(index) {
+            *slot = Some(coverage);
+        }
+    }
+
     fn warn(&mut self, instance: &InstanceSnapshot, policy: &str, message: String) {
         self.warnings.push(Warning {
             region: Some(instance.region.clone()),
@@ -217,16 +224,19 @@ pub fn plan_with(
     config_digest: &str,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let mut draft = Draft::default();
+    let mut draft = Draft {
+        coverage: vec![None; observed.instances.len()],
+        ..Draft::default()
+    };
 
-    for instance in &observed.instances {
+    for (index, instance) in observed.instances.iter().enumerate() {
         match policy::govern(desired, instance) {
             Err(conflict) => draft.problems.push(conflict.to_string()),
             Ok(None) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
                 draft.fingerprints.push(ObservedFingerprint::of(instance));
-                plan_instance(&mut draft, &governing, instance, now);
+                plan_instance(&mut draft, &governing, instance, index, now);
             }
         }
     }
@@ -261,7 +271,7 @@ pub fn plan_with(
         });
     }
 
-    let (risk, outlook) = risk_and_outlook(observed, &draft.coverage, now, options);
+    let (risk, outlook) = risk_and_outlook(desired, observed, &draft.coverage, now, options);
 
     let Draft {
         changes: mut planned,
@@ -315,8 +325,9 @@ pub fn plan_with(
 /// The instances nothing renews that expire within the risk window, and the expiry outlook
 /// over the next weeks, across every observed instance, managed or not.
 fn risk_and_outlook(
+    desired: &DesiredState,
     observed: &ObservedState,
-    coverage: &BTreeMap<String, Coverage>,
+    coverage: &[Option<Coverage>],
     now: Timestamp,
     options: &PlanOptions,
 ) -> (Vec<RiskItem>, Vec<OutlookWeek>) {
@@ -332,9 +343,13 @@ fn risk_and_outlook(
         .collect();
     let mut risk = Vec::new();
 
-    for instance in &observed.instances {
-        let (status_after, renewed, policy) = match coverage.get(&instance.instance_id) {
-            Some(c) => (c.status_after.clone(), c.renewed, c.policy.clone()),
+    for (index, instance) in observed.instances.iter().enumerate() {
+        let (status_after, renewed, policy) = match coverage.get(index).and_then(Option::as_ref) {
+            Some(c) => (
+                c.status_after.clone(),
+                c.renewed,
+                desired.policies.get(c.policy).map(|p| p.name.clone()),
+            ),
             None => (
                 instance.renewal.as_ref().map(|r| r.status.clone()),
                 false,
@@ -466,6 +481,7 @@ fn plan_instance(
     draft: &mut Draft,
     governing: &Governing<'_>,
     instance: &InstanceSnapshot,
+    index: usize,
     now: Timestamp,
 ) {
     let policy = governing.policy;
@@ -542,12 +558,12 @@ fn plan_instance(
         if needs_modify && want_status == RenewalStatus::AutoRenewal && expired {
             // ECS refuses to turn auto-renewal on for an expired instance (ecs-api.md §6).
             draft.skipped += 1;
-            draft.coverage.insert(
-                instance.instance_id.clone(),
+            draft.cover(
+                index,
                 Coverage {
                     status_after: Some(attr.status.clone()),
                     renewed: false,
-                    policy: Some(name.to_string()),
+                    policy: governing.index,
                 },
             );
             draft.warn(
@@ -570,12 +586,12 @@ fn plan_instance(
             ));
             draft.changed += 1;
         }
-        draft.coverage.insert(
-            instance.instance_id.clone(),
+        draft.cover(
+            index,
             Coverage {
                 status_after: Some(want_status.clone()),
                 renewed: false,
-                policy: Some(name.to_string()),
+                policy: governing.index,
             },
         );
         return;
@@ -583,12 +599,12 @@ fn plan_instance(
 
     // A renewal is planned.
     draft.changed += 1;
-    draft.coverage.insert(
-        instance.instance_id.clone(),
+    draft.cover(
+        index,
         Coverage {
             status_after: Some(want_status.clone()),
             renewed: true,
-            policy: Some(name.to_string()),
+            policy: governing.index,
         },
     );
     if attr.status == RenewalStatus::NotRenewal {

@@ -101,21 +101,24 @@ pub(super) fn describe_instances(
             "Request validation has been passed with DryRun flag set.",
         ));
     }
-    let matching: Vec<&Instance> = world
-        .visible(region, now)
-        .filter(|i| filter.matches(i, now))
-        .collect();
-    let total = matching.len();
     let (offset, size) = match paging {
         Paging::Pages { number, size } => (number.saturating_sub(1).saturating_mul(size), size),
         Paging::Tokens { offset, size } => (offset, size),
     };
-    let instance = matching
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|i| instance_view(i, now))
-        .collect();
+    // One pass: count every match (TotalCount) and keep only the page's. A fleet of 100,000
+    // is read a page at a time; collecting every match for each page would make the emulator,
+    // not the network, the bottleneck.
+    let mut total = 0;
+    let mut instance = Vec::with_capacity(size.min(100));
+    for i in world
+        .visible(region, now)
+        .filter(|i| filter.matches(i, now))
+    {
+        if total >= offset && total - offset < size {
+            instance.push(instance_view(i, now));
+        }
+        total += 1;
+    }
     let mut answer = Answer {
         instances: InstanceList { instance },
         total_count: total,
