@@ -678,3 +678,54 @@ fn the_plan_json_has_the_contract_keys() {
     let back: Plan = serde_json::from_value(json).unwrap();
     assert_eq!(back, plan);
 }
+
+#[test]
+fn turning_auto_renewal_on_shows_the_first_charge_and_warns_when_too_late() {
+    let plan = plan_of(
+        AUTO_YEAR,
+        vec![
+            instance("i-far", &[("env", "prod")], 100),
+            instance("i-late", &[("env", "prod")], 1),
+        ],
+    );
+    let far = plan
+        .changes
+        .iter()
+        .find(|c| c.instance_id == "i-far")
+        .unwrap();
+    let first = far.first_deduction.expect("a first charge");
+    // 9 days before the expiry date (day 100), at 08:00 UTC+8.
+    assert_eq!(
+        renewctl::time::format_api(first),
+        "2027-02-22T00:00Z",
+        "expiry 2027-03-03T12:00Z is 2027-03-03 20:00 in Beijing: charged 2027-02-22 08:00 Beijing"
+    );
+    let late: Vec<&str> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.instance_id.as_deref() == Some("i-late"))
+        .map(|w| w.message.as_str())
+        .collect();
+    assert_eq!(late.len(), 1, "{:?}", plan.warnings);
+    assert!(late[0].contains("renew it now instead"), "{}", late[0]);
+    assert!(
+        plan.warnings
+            .iter()
+            .all(|w| w.instance_id.as_deref() != Some("i-far"))
+    );
+}
+
+#[test]
+fn auto_renewal_after_a_renewal_counts_its_first_charge_from_the_new_expiry() {
+    let policies = "  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 month\n    min_remaining: 30 days\n";
+    let plan = plan_of(policies, vec![instance("i-x", &[("env", "prod")], 1)]);
+    let renew = &plan.changes[0];
+    let modify = &plan.changes[1];
+    let new_expiry = renew.after.expired_time.unwrap();
+    let first = modify.first_deduction.expect("first charge");
+    assert!(
+        first < new_expiry && first > now(),
+        "{first} vs {new_expiry}"
+    );
+    assert!(plan.warnings.is_empty(), "renewed first: not too late");
+}

@@ -3,6 +3,7 @@
 //! executed by `apply`. Its serde form is the public plan JSON, `format_version` "1": keys may be
 //! added, never renamed or removed.
 
+pub mod billing;
 pub mod calls;
 pub mod planner;
 
@@ -83,6 +84,14 @@ pub struct Change {
     pub period_unit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
+    /// Auto-renewal turned on: when ECS first charges the automatic renewal (9 days before
+    /// expiry, 08:00 UTC+8, not before the next day).
+    #[serde(
+        default,
+        with = "crate::time::api_format_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_deduction: Option<Timestamp>,
 }
 
 /// A finding the reviewer should see; never an error.

@@ -7,6 +7,7 @@ use std::fmt;
 use jiff::{Timestamp, ToSpan};
 use sha2::{Digest, Sha256};
 
+use super::billing::{TOO_LATE_HOURS, first_deduction};
 use super::calls::{self, Slot};
 use super::{
     Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, OutlookWeek, Plan,
@@ -383,9 +384,10 @@ fn risk_and_outlook(
             (
                 RiskKind::Expired,
                 format!(
-                    "expired on {}; ECS releases it on {} unless it is renewed",
+                    "expired on {}; ECS releases it on {} ({} days left) unless it is renewed",
                     format_api(expiry),
-                    format_api(release)
+                    format_api(release),
+                    days_between(now, release).max(0)
                 ),
             )
         } else if status_after == Some(RenewalStatus::NotRenewal) {
@@ -530,6 +532,7 @@ fn plan_instance(
         period: None,
         period_unit: None,
         client_token: None,
+        first_deduction: None,
     };
     let differs_reason = || {
         if status_differs {
@@ -580,10 +583,23 @@ fn plan_instance(
         }
         if needs_modify {
             let (code, reason) = differs_reason();
-            draft.changes.push((
-                modify(wanted_state(&want_status, want_auto), code, reason),
-                Slot::Free,
-            ));
+            let mut change = modify(wanted_state(&want_status, want_auto), code, reason);
+            if want_status == RenewalStatus::AutoRenewal {
+                change.first_deduction = first_deduction(instance.expired_time, now);
+                let hours_left = instance.expired_time.duration_since(now).as_hours();
+                if change.first_deduction.is_none() || hours_left < TOO_LATE_HOURS {
+                    draft.warn(
+                        instance,
+                        name,
+                        format!(
+                            "auto-renewal is turned on only {hours_left} hours before expiry ({}): ECS charges it from the next day, \
+                             so the instance may stop first; renew it now instead (add min_remaining to policy {name:?})",
+                            format_api(instance.expired_time)
+                        ),
+                    );
+                }
+            }
+            draft.changes.push((change, Slot::Free));
             draft.changed += 1;
         }
         draft.cover(
@@ -682,6 +698,7 @@ fn plan_instance(
             },
             period: Some(choice.period.count),
             period_unit: Some(choice.period.unit_name().to_string()),
+            first_deduction: None,
             client_token: Some(client_token(
                 &instance.instance_id,
                 instance.expired_time,
@@ -690,6 +707,18 @@ fn plan_instance(
         },
         Slot::Renewal,
     ));
+    // Auto-renewal turned on with (or after) the renewal: its first charge counts from the
+    // new expiry.
+    for (change, _) in draft.changes.iter_mut().rev() {
+        if change.instance_id != instance.instance_id {
+            break;
+        }
+        if change.action == Action::ModifyAutoRenew
+            && change.after.renewal_status == Some(RenewalStatus::AutoRenewal)
+        {
+            change.first_deduction = first_deduction(choice.new_expiry, now);
+        }
+    }
     if !choice.reaches_target {
         draft.warn(
             instance,

@@ -271,18 +271,19 @@ fn modifications(out: &mut String, plan: &Plan, limit: usize) {
     }
     let _ = writeln!(
         out,
-        "### Auto-renew changes ({})\n\n| Instance | Name | Policy | Before | After |\n|---|---|---|---|---|",
+        "### Auto-renew changes ({})\n\n| Instance | Name | Policy | Before | After | First automatic charge |\n|---|---|---|---|---|---|",
         rows.len()
     );
     for c in rows.iter().take(limit) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | **{}** |",
+            "| {} | {} | {} | {} | **{}** | {} |",
             instance_cell(&c.region, &c.instance_id),
             esc(&c.instance_name),
             esc(&c.policy),
             setting(&c.before),
-            setting(&c.after)
+            setting(&c.after),
+            c.first_deduction.map(format_api).unwrap_or_default()
         );
     }
     if rows.len() > limit {

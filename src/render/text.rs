@@ -68,6 +68,19 @@ fn change_lines(out: &mut String, change: &Change) {
         }
     }
     let _ = writeln!(out, "    {}", paint(DIM, format!("# {}", change.reason)));
+    if let Some(first) = change.first_deduction {
+        let _ = writeln!(
+            out,
+            "    {}",
+            paint(
+                DIM,
+                format!(
+                    "# first automatic renewal charge: {} (08:00 UTC+8, 9 days before expiry)",
+                    format_api(first)
+                )
+            )
+        );
+    }
 }
 
 /// The summary line: `Plan: N to renew, M to modify, K unchanged, U unmanaged.`
