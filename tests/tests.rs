@@ -11,6 +11,8 @@
 //! - `saved_plan`: plan --out, show, apply plan.json and every refusal of a stale or altered
 //!   plan.
 //! - `markdown`: the pull-request comment, snapshot-tested, small and size-capped.
+//! - `hostile`: property tests of saved plans and API answers against arbitrary bytes (the
+//!   fuzz targets of fuzz/, in CI form).
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -21,6 +23,7 @@ mod client;
 mod config;
 mod emulator_http;
 mod emulator_wire;
+mod hostile;
 mod markdown;
 mod planner;
 mod saved_plan;
