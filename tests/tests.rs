@@ -13,6 +13,8 @@
 //! - `markdown`: the pull-request comment, snapshot-tested, small and size-capped.
 //! - `hostile`: property tests of saved plans and API answers against arbitrary bytes (the
 //!   fuzz targets of fuzz/, in CI form).
+//! - `money`: concurrent applies of one saved plan, and an apply killed half-way, renew each
+//!   instance once.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -25,5 +27,6 @@ mod emulator_http;
 mod emulator_wire;
 mod hostile;
 mod markdown;
+mod money;
 mod planner;
 mod saved_plan;

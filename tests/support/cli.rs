@@ -13,7 +13,12 @@ pub fn repo() -> PathBuf {
 
 /// `renewctl` pointed at `emu`, with its access key in the environment and nothing else.
 pub fn renewctl(emu: &Emulator) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_renewctl"));
+    Command::from_std(process(emu))
+}
+
+/// The same as a plain process, to spawn and kill.
+pub fn process(emu: &Emulator) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_renewctl"));
     cmd.current_dir(repo())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
