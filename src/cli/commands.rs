@@ -6,7 +6,8 @@ use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, ConfigArg, Format, GlobalArgs, PlanArgs};
-use super::context::{client_from_env, load_config, make_plan};
+use super::context::{client_from_env, load_config, make_plan, verify_renewals};
+use super::progress::Progress;
 use crate::apply::{Report, apply};
 use crate::cloud::EcsApi;
 use crate::plan::Plan;
@@ -35,7 +36,7 @@ pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;
-    let client = client_from_env(global)?;
+    let client = client_from_env(global).await?;
     let plan = make_plan(&client, &config).await?;
     match args.format {
         Format::Text => print!("{}", render::text::plan(&plan)),
@@ -57,7 +58,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
              (renewctl plan) and run `renewctl apply --auto-approve`"
         );
     }
-    let client = client_from_env(global)?;
+    let client = client_from_env(global).await?;
     let plan = make_plan(&client, &config).await?;
     print!("{}", render::text::plan(&plan));
     if !plan.has_changes() {
@@ -69,6 +70,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     }
     println!();
     let report = run_apply(&client, &plan).await;
+    verify_renewals(&client, &plan, &report, global).await;
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 
@@ -92,10 +94,13 @@ pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan) -> Report {
         plan.calls.len(),
         if plan.calls.len() == 1 { "" } else { "s" }
     );
+    let progress = Progress::bar(plan.changes.len() as u64, "applying");
     let report = apply(api, plan, |index, outcome| {
-        println!("{}", render::text::outcome_line(plan, index, outcome));
+        progress.suspend(|| println!("{}", render::text::outcome_line(plan, index, outcome)));
+        progress.inc();
     })
     .await;
+    progress.finish();
     println!("\n{}", render::text::apply_summary(&report));
     report
 }

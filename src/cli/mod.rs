@@ -5,6 +5,9 @@ pub mod args;
 mod commands;
 mod context;
 mod demo;
+mod logging;
+mod progress;
+mod whoami;
 
 use std::process::ExitCode;
 
@@ -27,6 +30,17 @@ pub fn run() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let chatty = match logging::init(cli.global.verbose, cli.global.no_color) {
+        Ok(chatty) => chatty,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    progress::set_enabled(progress::should_draw(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        chatty,
+    ));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -57,5 +71,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => commands::apply_config(global, args).await,
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
+        Command::Whoami => whoami::whoami(global).await,
     }
 }

@@ -25,9 +25,11 @@ fn config(url: &str, scheme: SignatureScheme, token: Option<&str>) -> ClientConf
             access_key_secret: Secret::new(SECRET),
             security_token: token.map(Secret::new),
             source: "test",
-        },
+        }
+        .into(),
         scheme,
         max_in_flight: 4,
+        max_rps: None,
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
         retry: RetryPolicy {

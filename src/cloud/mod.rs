@@ -5,6 +5,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod rate;
 pub mod request;
 pub mod response;
 pub mod retry;

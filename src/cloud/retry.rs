@@ -186,8 +186,22 @@ where
         }
         let wait = policy.delay(number, class, failure.retry_after, random01());
         if started.elapsed() + wait > policy.time_budget {
+            tracing::info!(
+                action,
+                attempt = number,
+                "not retrying: the wait would end past the {:?} time budget",
+                policy.time_budget
+            );
             return Err(failure.error);
         }
+        tracing::info!(
+            action,
+            attempt = number,
+            wait_ms = wait.as_millis() as u64,
+            class = ?class,
+            "retrying after: {}",
+            failure.error
+        );
         tokio::time::sleep(wait).await;
         number += 1;
     }

@@ -5,3 +5,4 @@
 pub mod json;
 pub mod style;
 pub mod text;
+pub mod verification;
