@@ -29,6 +29,12 @@ pub struct Stats {
     pub signature_rejections: u64,
     /// Faults injected, by rate or by script.
     pub faults_injected: u64,
+    /// Requests refused with `Throttling.User` because a rate limit (`--rate-limit`) was reached.
+    #[serde(default)]
+    pub throttled: u64,
+    /// Requests to the instance metadata service (`/latest/…`), which are not API requests.
+    #[serde(default)]
+    pub metadata_requests: u64,
 }
 
 impl Stats {
