@@ -21,7 +21,14 @@ const VIRTUAL_HOME: &str = "/virtual/home";
 const VIRTUAL_CASE: &str = "/virtual/case";
 
 /// Files of a case folder that are not mounted into the virtual file system.
-const CONTROL_FILES: [&str; 6] = ["env", "expected", "error", "fleet.yaml", "profile", "README.md"];
+const CONTROL_FILES: [&str; 6] = [
+    "env",
+    "expected",
+    "error",
+    "fleet.yaml",
+    "profile",
+    "README.md",
+];
 
 fn cases_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/credentials")
@@ -129,14 +136,13 @@ fn secrets_of(dir: &Path) -> Vec<String> {
             }
         }
     }
-    if let Some(config) = read(&dir.join("config.json")) {
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&config) {
-            for profile in json["profiles"].as_array().into_iter().flatten() {
-                for key in ["access_key_secret", "sts_token"] {
-                    if let Some(v) = profile[key].as_str() {
-                        secrets.push(v.to_string());
-                    }
-                }
+    let config = read(&dir.join("config.json"))
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .unwrap_or_default();
+    for profile in config["profiles"].as_array().into_iter().flatten() {
+        for key in ["access_key_secret", "sts_token"] {
+            if let Some(v) = profile[key].as_str() {
+                secrets.push(v.to_string());
             }
         }
     }
@@ -151,7 +157,10 @@ fn check_case(dir: &Path) -> Result<(), String> {
     let outcome = run_case(dir)?;
     for secret in secrets_of(dir) {
         if outcome.text.contains(&secret) || outcome.debug.contains(&secret) {
-            return Err(format!("a secret leaked:\n{}\n{}", outcome.text, outcome.debug));
+            return Err(format!(
+                "a secret leaked:\n{}\n{}",
+                outcome.text, outcome.debug
+            ));
         }
     }
     let bless = std::env::var_os("RENEWCTL_BLESS").is_some();
@@ -217,10 +226,13 @@ fn the_cases_cover_every_link_and_outcome() {
     let mut links = std::collections::BTreeSet::new();
     let mut errors = 0;
     for entry in std::fs::read_dir(cases_dir()).expect("dir").flatten() {
-        if let Some(expected) = read(&entry.path().join("expected")) {
-            if let Some(link) = expected.lines().next().and_then(|l| l.strip_prefix("link: ")) {
-                links.insert(link.to_string());
-            }
+        let expected = read(&entry.path().join("expected")).unwrap_or_default();
+        if let Some(link) = expected
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("link: "))
+        {
+            links.insert(link.to_string());
         }
         if entry.path().join("error").exists() {
             errors += 1;

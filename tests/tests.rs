@@ -16,6 +16,7 @@ mod support;
 mod cli;
 mod client;
 mod config;
+mod credential_refresh;
 mod credentials;
 mod emulator_http;
 mod emulator_wire;

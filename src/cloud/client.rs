@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -293,7 +292,7 @@ impl EcsClient {
             &pairs,
             &target.host,
             credentials,
-            Timestamp::now(),
+            self.config.credentials.now(),
             &uuid::Uuid::new_v4().to_string(),
         );
         // The query of an RPC request carries the signature, the Authorization header that of

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use jiff::Timestamp;
+
 use super::*;
 use crate::cloud::ErrorClass;
 use crate::cloud::test_server::{

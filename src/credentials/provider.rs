@@ -3,6 +3,10 @@
 //! fetched again from the same source once fewer than 15 minutes of their life remain, as the
 //! SDKs do (ecs-api.md §8.4, §8.5), so a long apply never signs with an expired token.
 //!
+//! The provider also tells the time requests are dated with: the clock that decides whether
+//! credentials are fresh is the one that signs, so the two can never disagree (and a test that
+//! moves one clock moves both).
+//!
 //! One lock serialises refreshes: when many requests find the credentials stale at once, one of
 //! them fetches and the others wait for its result instead of all calling STS. A refresh that
 //! fails while the old credentials are still valid is logged and retried a minute later; only
@@ -17,6 +21,7 @@ use tokio::sync::Mutex;
 use super::Credentials;
 use super::error::CredentialsError;
 use super::identity::mask_key_id;
+use super::io::{Clock, SystemClock};
 use super::source::{Fetcher, Source};
 
 /// How long before expiry temporary credentials are replaced (the SDKs' margin).
@@ -40,6 +45,7 @@ pub struct CredentialsProvider {
 
 struct Inner {
     link: &'static str,
+    clock: Arc<dyn Clock>,
     kind: Kind,
 }
 
@@ -80,6 +86,7 @@ impl CredentialsProvider {
         CredentialsProvider {
             inner: Arc::new(Inner {
                 link: credentials.source,
+                clock: Arc::new(SystemClock),
                 kind: Kind::Fixed(credentials),
             }),
         }
@@ -93,11 +100,18 @@ impl CredentialsProvider {
         lease: Lease,
     ) -> CredentialsProvider {
         if source.is_fixed() || lease.expires_at.is_none() {
-            return CredentialsProvider::fixed(lease.credentials);
+            return CredentialsProvider {
+                inner: Arc::new(Inner {
+                    link,
+                    clock: Arc::clone(&fetcher.clock),
+                    kind: Kind::Fixed(lease.credentials),
+                }),
+            };
         }
         CredentialsProvider {
             inner: Arc::new(Inner {
                 link,
+                clock: Arc::clone(&fetcher.clock),
                 kind: Kind::Refreshing {
                     source,
                     fetcher,
@@ -108,6 +122,11 @@ impl CredentialsProvider {
                 },
             }),
         }
+    }
+
+    /// The time to date a request with.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
     }
 
     /// The link that supplied the credentials.

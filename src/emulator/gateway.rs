@@ -8,6 +8,7 @@
 //! Synchronous and socket-free: `server.rs` turns a [`Decision`] into bytes, a held connection
 //! or a dropped one, and applies latency.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -43,12 +44,21 @@ pub(crate) struct Shared {
     pub stats: Mutex<Stats>,
     pub log: Mutex<RequestLog>,
     pub clock: Clock,
+    /// Seconds added to `clock` by `EmulatorHandle::advance_clock` (tests of expiry).
+    pub clock_offset: AtomicI64,
     pub latency: Duration,
     /// How long DescribeInstances keeps showing the old ExpiredTime after a renewal.
     pub renewal_lag: Duration,
 }
 
 impl Shared {
+    /// The emulator's "now": its clock, moved by any offset a test applied.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        let now = self.clock.now();
+        let offset = jiff::SignedDuration::from_secs(self.clock_offset.load(Ordering::Relaxed));
+        now.checked_add(offset).unwrap_or(now)
+    }
+
     pub(crate) fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.stats
             .lock()
@@ -145,7 +155,7 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
         Ok(product) => product,
         Err(error) => return answer_error(record, error),
     };
-    let now = shared.clock.now();
+    let now = shared.now();
     let gatekeeper = Gatekeeper {
         keys: &shared.keys,
         now,

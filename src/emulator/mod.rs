@@ -123,6 +123,7 @@ pub async fn start(
         stats: Mutex::new(Stats::default()),
         log: Mutex::new(RequestLog::default()),
         clock: options.clock,
+        clock_offset: std::sync::atomic::AtomicI64::new(0),
         latency: options.latency,
         renewal_lag: options.renewal_lag,
     });
@@ -173,6 +174,14 @@ impl EmulatorHandle {
         self.shared.log().snapshot()
     }
 
+    /// Moves the emulator's clock forward (signature times, expiries, issued credentials), so a
+    /// test can let temporary credentials age without waiting.
+    pub fn advance_clock(&self, by: jiff::SignedDuration) {
+        self.shared
+            .clock_offset
+            .fetch_add(by.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Forgets the request log (a test that prepared state asserts only what follows).
     pub fn clear_requests(&self) {
         self.shared.log().clear();
@@ -180,7 +189,7 @@ impl EmulatorHandle {
 
     /// The emulator's current time.
     pub fn now(&self) -> jiff::Timestamp {
-        self.shared.clock.now()
+        self.shared.now()
     }
 
     /// A snapshot of the counters.
@@ -190,7 +199,7 @@ impl EmulatorHandle {
 
     /// The current state of one instance; `None` if it does not exist or has been released.
     pub fn instance(&self, id: &str) -> Option<EmulatedInstance> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let world = self
             .shared
             .world
@@ -212,7 +221,7 @@ impl EmulatorHandle {
     /// Ids of fleet instances already released (expired more than 15 days ago), which the
     /// emulator never shows; a user wondering where they went is told at start.
     pub(crate) fn released_instance_ids(&self) -> Vec<String> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let world = self
             .shared
             .world

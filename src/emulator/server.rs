@@ -201,7 +201,7 @@ async fn metadata(
     };
     let answer = shared
         .metadata
-        .answer(&shared.keys, &method, &path, header, shared.clock.now());
+        .answer(&shared.keys, &method, &path, header, shared.now());
     shared.stats().metadata_requests += 1;
     shared.log().push(super::requests::RequestRecord {
         action: format!("{method} {path}"),
