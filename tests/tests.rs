@@ -21,3 +21,4 @@ mod credentials;
 mod emulator_http;
 mod emulator_wire;
 mod planner;
+mod retries;

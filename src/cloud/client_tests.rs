@@ -39,6 +39,7 @@ fn config(url: &str, scheme: SignatureScheme, token: Option<&str>) -> ClientConf
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
             time_budget: Duration::from_secs(10),
+            throttling_floor: Duration::from_millis(1),
         },
     }
 }

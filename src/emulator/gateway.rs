@@ -145,6 +145,7 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
     let known = ACTIONS.contains(&action) || sts::ACTIONS.contains(&action);
     record.action = if known { action } else { "(unknown)" }.to_owned();
     record.signature = signature_of(request, &params, scheme);
+    record.instance_id = params.get("InstanceId").unwrap_or_default().to_owned();
     {
         let mut stats = shared.stats();
         stats.requests += 1;
