@@ -218,3 +218,247 @@ pub async fn verify<A: EcsApi>(
     verification.elapsed = started.elapsed();
     verification
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::cloud::{ApiError, CallOutcome, InstancePage};
+    use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute};
+    use crate::plan::{Call, Change, ChangeState, Plan, ReasonCode, Summary};
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("time")
+    }
+
+    const OLD: &str = "2026-12-01T16:00:00Z";
+    const NEW: &str = "2027-01-01T16:00:00Z";
+
+    /// An API whose instances show their new expiry once `visible_after` has passed since the
+    /// start (paused tokio time), and that records when each read came.
+    struct LaggingApi {
+        start: Instant,
+        visible_after: Duration,
+        fail: bool,
+        reads: Mutex<Vec<(Duration, usize)>>,
+    }
+
+    impl EcsApi for LaggingApi {
+        async fn describe_instances(
+            &self,
+            query: &InstanceQuery,
+        ) -> Result<InstancePage, ApiError> {
+            let ids = query.instance_ids.clone().unwrap_or_default();
+            self.reads
+                .lock()
+                .expect("lock")
+                .push((self.start.elapsed(), ids.len()));
+            if self.fail {
+                return Err(ApiError::Config("DescribeInstances in r: boom".into()));
+            }
+            let expiry = if self.start.elapsed() >= self.visible_after {
+                NEW
+            } else {
+                OLD
+            };
+            Ok(InstancePage {
+                total_count: ids.len() as u64,
+                next_token: None,
+                request_id: "R".into(),
+                instances: ids
+                    .into_iter()
+                    .map(|id| InstanceSnapshot {
+                        region: query.region.clone(),
+                        instance_id: id,
+                        instance_name: String::new(),
+                        charge_type: ChargeType::PrePaid,
+                        status: "Running".into(),
+                        expired_time: at(expiry),
+                        tags: BTreeMap::new(),
+                        locks: Vec::new(),
+                        renewal: None,
+                    })
+                    .collect(),
+            })
+        }
+
+        async fn describe_auto_renew(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<Vec<(String, RenewalAttribute)>, ApiError> {
+            Ok(Vec::new())
+        }
+
+        async fn execute(&self, _: &Call) -> Result<CallOutcome, ApiError> {
+            Err(ApiError::Config("verify never writes".into()))
+        }
+    }
+
+    fn api(visible_after: Duration) -> LaggingApi {
+        LaggingApi {
+            start: Instant::now(),
+            visible_after,
+            fail: false,
+            reads: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn change(region: &str, id: String, action: Action) -> Change {
+        Change {
+            region: region.into(),
+            instance_id: id,
+            instance_name: String::new(),
+            policy: "p".into(),
+            action,
+            reason: String::new(),
+            reason_code: ReasonCode::ExpiryWithinMinRemaining,
+            before: ChangeState {
+                expired_time: Some(at(OLD)),
+                ..ChangeState::default()
+            },
+            after: ChangeState {
+                expired_time: Some(at(NEW)),
+                ..ChangeState::default()
+            },
+            period: Some(1),
+            period_unit: Some("Month".into()),
+            client_token: None,
+        }
+    }
+
+    /// A plan renewing `per_region` instances per region, plus one auto-renew change, and the
+    /// report saying every change succeeded except `failed` ones.
+    fn applied(per_region: &[(&str, usize)], failed: &[usize]) -> (Plan, Report) {
+        let mut changes = Vec::new();
+        for (region, count) in per_region {
+            for n in 0..*count {
+                changes.push(change(region, format!("i-{region}-{n}"), Action::Renew));
+            }
+        }
+        changes.push(change("r1", "i-modified".into(), Action::ModifyAutoRenew));
+        let outcomes = (0..changes.len())
+            .map(|i| {
+                if failed.contains(&i) {
+                    Outcome::Failed {
+                        error: "x".into(),
+                        code: None,
+                    }
+                } else {
+                    Outcome::Succeeded {
+                        request_id: "R".into(),
+                        order_id: None,
+                    }
+                }
+            })
+            .collect();
+        let plan = Plan {
+            format_version: "1".into(),
+            renewctl_version: "0".into(),
+            created_at: at(OLD),
+            config_digest: String::new(),
+            summary: Summary::default(),
+            changes,
+            calls: Vec::new(),
+            warnings: Vec::new(),
+            observed: Vec::new(),
+        };
+        (plan, Report { outcomes })
+    }
+
+    fn options(timeout_secs: u64) -> VerifyOptions {
+        VerifyOptions {
+            timeout: Duration::from_secs(timeout_secs),
+            ..VerifyOptions::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_visible_renewal_is_verified_by_one_read_per_100_ids_per_region() {
+        let api = api(Duration::ZERO);
+        let (plan, report) = applied(&[("r1", 150), ("r2", 100)], &[3]);
+        let v = verify(&api, &plan, &report, &options(60)).await;
+        assert_eq!((v.checks.len(), v.verified(), v.pending()), (249, 249, 0));
+        assert_eq!(v.reads, 3);
+        let mut sizes: Vec<usize> = api
+            .reads
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| r.1)
+            .collect();
+        sizes.sort();
+        assert_eq!(sizes, [49, 100, 100]);
+        assert!(
+            v.checks.iter().all(|c| c.instance_id != "i-r1-3"),
+            "a failed renewal is not checked"
+        );
+        assert_eq!(v.elapsed, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_back_off_until_the_renewal_shows() {
+        let api = api(Duration::from_millis(2500));
+        let (plan, report) = applied(&[("r1", 2)], &[]);
+        let v = verify(&api, &plan, &report, &options(60)).await;
+        assert_eq!(v.verified(), 2);
+        let times: Vec<u64> = api
+            .reads
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|r| r.0.as_millis() as u64)
+            .collect();
+        assert_eq!(times, [0, 1000, 3000]);
+        assert!(matches!(
+            v.checks[0].verdict,
+            Verdict::Verified { expired_time } if expired_time == at(NEW)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_renewal_not_visible_within_the_bound_is_reported_as_such() {
+        let api = api(Duration::from_secs(3600));
+        let (plan, report) = applied(&[("r1", 1)], &[]);
+        let v = verify(&api, &plan, &report, &options(5)).await;
+        // Reads at 0 s, 1 s and 3 s; the next pause (4 s) would end past the 5 s bound.
+        assert_eq!(v.reads, 3);
+        assert_eq!(v.elapsed, Duration::from_secs(3));
+        assert_eq!(
+            v.checks[0].verdict,
+            Verdict::NotYetVisible {
+                observed: Some(at(OLD))
+            }
+        );
+        let text = crate::render::verification::verification(&v, 5);
+        assert!(text.contains("not yet visible"), "{text}");
+        assert!(
+            text.contains("r1/i-r1-0: the API still shows expiry 2026-12-01T16:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Verified: 0; not yet visible: 1 after 5s"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_read_leaves_the_renewal_unreadable() {
+        let mut api = api(Duration::ZERO);
+        api.fail = true;
+        let (plan, report) = applied(&[("r1", 1)], &[]);
+        let v = verify(&api, &plan, &report, &options(2)).await;
+        assert!(
+            matches!(&v.checks[0].verdict, Verdict::Unreadable { error } if error.contains("boom"))
+        );
+    }
+
+    #[test]
+    fn pauses_double_up_to_the_cap() {
+        let o = VerifyOptions::default();
+        let pauses: Vec<u64> = (1..=6).map(|r| pause(&o, r).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 10, 10]);
+    }
+}
