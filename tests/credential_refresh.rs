@@ -217,6 +217,27 @@ fn a_failed_refresh_keeps_valid_credentials_and_expired_ones_become_an_error() {
         "{text}"
     );
     assert!(!text.contains(&secret) && !format!("{err:?}").contains(&secret));
+    // A client asking this provider fails before sending anything, with the same reason.
+    let api = EcsClient::new(ClientConfig {
+        endpoint: Endpoint::Fixed("http://127.0.0.1:9".to_string()),
+        credentials: provider,
+        scheme: SignatureScheme::Acs3HmacSha256,
+        max_in_flight: 1,
+        max_rps: None,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        retry: RetryPolicy::default(),
+    })
+    .expect("client");
+    let err = rt
+        .block_on(api.describe_instances(&page()))
+        .expect_err("no credentials");
+    assert!(matches!(err, ApiError::Config(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("DescribeInstances in cn-hangzhou: the temporary credentials from the ecs-metadata link expired"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -245,4 +266,68 @@ fn the_emulator_refuses_an_expired_sts_key_and_the_client_does_not_retry_it() {
         .map(|r| r.outcome)
         .collect();
     assert_eq!(outcomes, ["InvalidSecurityToken.Expired"]);
+}
+
+#[test]
+fn after_a_failed_refresh_sts_is_asked_again_only_a_minute_later() {
+    let now = crate::support::now();
+    let emu = Emulator::start_with(
+        FLEET,
+        EmulatorOptions {
+            clock: Clock::Fixed(now),
+            ..EmulatorOptions::default()
+        },
+    );
+    let clock = Arc::new(ManualClock::new(now));
+    let ctx = context(
+        &emu,
+        &clock,
+        &[("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")],
+    );
+    let rt = runtime();
+    let resolution = rt.block_on(credentials::resolve(&ctx)).expect("resolved");
+    let provider = resolution.provider;
+    let advance = |minutes: i64| {
+        clock.advance(SignedDuration::from_mins(minutes));
+        emu.handle()
+            .advance_clock(SignedDuration::from_mins(minutes));
+    };
+    let key = || {
+        rt.block_on(provider.lease())
+            .expect("valid credentials")
+            .credentials
+            .access_key_id
+    };
+    let assume_role = || -> Vec<String> {
+        emu.handle()
+            .requests()
+            .into_iter()
+            .filter(|r| r.action == "AssumeRole")
+            .map(|r| r.outcome)
+            .collect()
+    };
+    emu.push_fault(
+        Some("AssumeRole"),
+        renewctl::emulator::FaultKind::ServerError,
+    );
+    emu.push_fault(
+        Some("AssumeRole"),
+        renewctl::emulator::FaultKind::ServerError,
+    );
+    advance(46); // stale: the refresh fails, the old key is still good
+    assert_eq!(key(), "STS.NUemulator000001");
+    assert_eq!(
+        key(),
+        "STS.NUemulator000001",
+        "no second attempt within the minute"
+    );
+    assert_eq!(assume_role(), ["ok", "ServiceUnavailable"]);
+    advance(1);
+    assert_eq!(key(), "STS.NUemulator000001");
+    advance(1);
+    assert_eq!(key(), "STS.NUemulator000002");
+    assert_eq!(
+        assume_role(),
+        ["ok", "ServiceUnavailable", "ServiceUnavailable", "ok"]
+    );
 }

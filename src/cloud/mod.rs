@@ -13,7 +13,7 @@ pub mod sign;
 pub mod wire;
 
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 use std::future::Future;
 

@@ -310,3 +310,25 @@ fn source_of(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::io::{RealFiles, SystemClock};
+
+    #[test]
+    fn an_unreadable_file_is_an_error_naming_it() {
+        // A directory cannot be read as a file: any error other than "not found" stops the chain.
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let env = Environment::from_pairs([(FILE_VAR, dir)]);
+        match detect(&env, &RealFiles, &SystemClock, None, "cli-profile") {
+            Detected::Invalid(message) => {
+                assert!(
+                    message.starts_with(&format!("cannot read {dir}: ")),
+                    "{message}"
+                )
+            }
+            _ => panic!("a directory was read as a config file"),
+        }
+    }
+}

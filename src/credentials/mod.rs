@@ -17,6 +17,8 @@ mod cli_profile;
 mod ecs_metadata;
 mod environment;
 mod error;
+#[cfg(test)]
+mod fetch_tests;
 mod identity;
 mod io;
 mod oidc;
