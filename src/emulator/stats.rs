@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// What the emulator has seen since it started.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Every API request received (the `/_emulator/*` endpoints excluded), answered or not.
+    /// Every API request received, ECS and STS (the `/_emulator/*` endpoints and the metadata
+    /// service excluded), answered or not.
     pub requests: u64,
     /// Requests per action name as sent; names the emulator does not serve count under
     /// `(unknown)` so a scanner cannot grow this map without bound.
