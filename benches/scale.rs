@@ -229,7 +229,10 @@ fn client(endpoint: &str) -> EcsClient {
             access_key_secret: Secret::new(KEY_SECRET),
             security_token: None,
             source: "bench",
-        },
+        }
+        .into(),
+        // No client-side rate limit: the bound is latency and parallelism.
+        max_rps: None,
         scheme: SignatureScheme::Acs3HmacSha256,
         max_in_flight: PARALLELISM,
         connect_timeout: Duration::from_secs(5),

@@ -1,7 +1,7 @@
 //! renewctl keeps the renewal of Alibaba Cloud ECS subscription instances in the state a team
 //! declares in YAML. The crate is laid out as a functional core with an imperative shell
 //! (DESIGN.md §7): `desired`, `policy`, `plan`, `planfile` and `render` are pure; `cloud`,
-//! `credentials`, `observe`, `apply`, `emulator` and `cli` do the I/O.
+//! `credentials`, `observe`, `apply`, `verify`, `emulator` and `cli` do the I/O.
 #![forbid(unsafe_code)]
 
 pub mod apply;
@@ -17,3 +17,4 @@ pub mod planfile;
 pub mod policy;
 pub mod render;
 pub mod time;
+pub mod verify;

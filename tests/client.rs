@@ -26,9 +26,11 @@ fn config_for(emu: &Emulator, scheme: SignatureScheme, secret: &str) -> ClientCo
             access_key_secret: Secret::new(secret),
             security_token: None,
             source: "test",
-        },
+        }
+        .into(),
         scheme,
         max_in_flight: 8,
+        max_rps: None,
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
         retry: RetryPolicy {

@@ -59,21 +59,40 @@ fn encode(text: &str) -> String {
 
 /// A signed V2 query string for `action` with `params`.
 fn signed_query(action: &str, params: &[(&str, &str)]) -> String {
+    signed_query_by(
+        ("LTAItest", "test-secret", None),
+        "2014-05-26",
+        action,
+        params,
+    )
+}
+
+/// A signed V2 query string with another key (and STS token) or API version.
+fn signed_query_by(
+    (key_id, secret, token): (&str, &str, Option<&str>),
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+) -> String {
     let nonce = uuid::Uuid::new_v4().to_string();
-    let mut all: Vec<(String, String)> = [
+    let mut common = vec![
         ("Action", action),
-        ("Version", "2014-05-26"),
+        ("Version", version),
         ("Format", "JSON"),
-        ("AccessKeyId", "LTAItest"),
+        ("AccessKeyId", key_id),
         ("SignatureMethod", "HMAC-SHA1"),
         ("SignatureVersion", "1.0"),
         ("SignatureNonce", nonce.as_str()),
         ("Timestamp", NOW),
-    ]
-    .iter()
-    .chain(params.iter())
-    .map(|(k, v)| (encode(k), encode(v)))
-    .collect();
+    ];
+    if let Some(token) = token {
+        common.push(("SecurityToken", token));
+    }
+    let mut all: Vec<(String, String)> = common
+        .iter()
+        .chain(params.iter())
+        .map(|(k, v)| (encode(k), encode(v)))
+        .collect();
     all.sort();
     let canonical = all
         .iter()
@@ -81,7 +100,7 @@ fn signed_query(action: &str, params: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&");
     let to_sign = format!("POST&%2F&{}", encode(&canonical));
-    let mut mac = Hmac::<Sha1>::new_from_slice(b"test-secret&").expect("key");
+    let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes()).expect("key");
     mac.update(to_sign.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     format!("{canonical}&Signature={}", encode(&signature))
@@ -646,6 +665,12 @@ fn bad_flags_and_fleets_name_the_culprit() {
     let (code, err) = run(&["--fault", "slow=0.1"], &good);
     assert_eq!(code, Some(1));
     assert!(err.contains("--fault") && err.contains("throttle"), "{err}");
+    let (code, err) = run(&["--rate-limit", "RenewInstance=5/hour"], &good);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--rate-limit") && err.contains("use s or min"),
+        "{err}"
+    );
     let (code, err) = run(&[], &bad);
     assert_eq!(code, Some(1));
     assert!(
@@ -673,4 +698,188 @@ async fn dropping_the_handle_stops_the_server() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(refused, "the port is released once the handle is gone");
+}
+
+const IDENTITY_FLEET: &str = r#"
+access_keys: [{id: LTAItest, secret: test-secret}]
+roles:
+  - arn: 'acs:ram::1234567890123456:role/renewer'
+    oidc: {provider_arn: 'acs:ram::1234567890123456:oidc-provider/ci', token: ci-token-value}
+metadata: {role: EcsRenewer}
+regions:
+  cn-hangzhou:
+    - {id: i-one, expired_time: 2026-12-01T16:00Z}
+"#;
+
+const ROLE: (&str, &str) = ("RoleArn", "acs:ram::1234567890123456:role/renewer");
+
+#[tokio::test]
+async fn sts_issues_keys_that_the_ecs_api_accepts_with_their_token() {
+    let emulator = emulator_with(IDENTITY_FLEET, EmulatorOptions::default()).await;
+    let query = signed_query_by(
+        ("LTAItest", "test-secret", None),
+        "2015-04-01",
+        "AssumeRole",
+        &[
+            ROLE,
+            ("RoleSessionName", "http-test"),
+            ("DurationSeconds", "900"),
+        ],
+    );
+    let reply = post(emulator.addr(), &query).await;
+    assert_eq!(reply.status(), 200, "{reply:?}");
+    let c = &reply.body()["Credentials"];
+    assert_eq!(c["Expiration"], "2026-11-22T10:35:30Z");
+    let (id, secret, token) = (
+        c["AccessKeyId"].as_str().expect("id"),
+        c["AccessKeySecret"].as_str().expect("secret"),
+        c["SecurityToken"].as_str().expect("token"),
+    );
+    let with_token = signed_query_by(
+        (id, secret, Some(token)),
+        "2014-05-26",
+        "DescribeRegions",
+        &[],
+    );
+    assert_eq!(post(emulator.addr(), &with_token).await.status(), 200);
+    let without = signed_query_by((id, secret, None), "2014-05-26", "DescribeRegions", &[]);
+    assert_eq!(
+        post(emulator.addr(), &without).await.code().as_deref(),
+        Some("MissingSecurityToken")
+    );
+    // An STS action under ECS's version is not STS.
+    let wrong = signed_query_by(
+        ("LTAItest", "test-secret", None),
+        "2014-05-26",
+        "AssumeRole",
+        &[ROLE, ("RoleSessionName", "http-test")],
+    );
+    let reply = post(emulator.addr(), &wrong).await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidVersion"));
+    assert!(
+        reply.body()["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("STS is served at 2015-04-01")),
+        "{reply:?}"
+    );
+    assert_eq!(
+        get_stats(emulator.addr()).await.by_action.get("AssumeRole"),
+        Some(&2)
+    );
+}
+
+#[tokio::test]
+async fn anonymous_oidc_needs_a_fresh_timestamp_and_the_trusted_token() {
+    let emulator = emulator_with(IDENTITY_FLEET, EmulatorOptions::default()).await;
+    let addr = emulator.addr();
+    let form = |extra: &str| {
+        let body = format!(
+            "Action=AssumeRoleWithOIDC&Version=2015-04-01&Format=JSON&RoleArn={}&RoleSessionName=ci&OIDCProviderArn={}{extra}",
+            encode(ROLE.1),
+            encode("acs:ram::1234567890123456:oidc-provider/ci")
+        );
+        format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let reply = raw(addr, form("&OIDCToken=ci-token-value").as_bytes()).await;
+    assert_eq!(reply.code().as_deref(), Some("MissingTimestamp"));
+    let stale = "&Timestamp=2026-11-22T09:00:00Z&OIDCToken=ci-token-value";
+    let reply = raw(addr, form(stale).as_bytes()).await;
+    assert_eq!(reply.code().as_deref(), Some("InvalidTimeStamp.Expired"));
+    let fresh = format!("&Timestamp={NOW}&OIDCToken=ci-token-value");
+    let reply = raw(addr, form(&fresh).as_bytes()).await;
+    assert_eq!(reply.status(), 200, "{reply:?}");
+    assert!(reply.body()["Credentials"]["SecurityToken"].is_string());
+    let forged = format!("&Timestamp={NOW}&OIDCToken=forged-token");
+    let reply = raw(addr, form(&forged).as_bytes()).await;
+    assert_eq!(
+        reply.code().as_deref(),
+        Some("AuthenticationFail.OIDCToken.Invalid")
+    );
+    assert!(!reply.body().to_string().contains("forged-token"));
+}
+
+#[tokio::test]
+async fn metadata_answers_plain_text_and_is_counted_apart_from_api_requests() {
+    let emulator = emulator_with(IDENTITY_FLEET, EmulatorOptions::default()).await;
+    let addr = emulator.addr();
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(get("/latest/meta-data/ram/security-credentials/").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nEcsRenewer"), "{answer}");
+    let reply = raw(
+        addr,
+        get("/latest/meta-data/ram/security-credentials/EcsRenewer").as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.body()["Code"], "Success");
+    assert_eq!(reply.body()["Expiration"], "2026-11-22T16:20:30Z");
+    let stats = get_stats(addr).await;
+    assert_eq!((stats.metadata_requests, stats.requests), (2, 0));
+    let log: Vec<(String, String)> = emulator
+        .requests()
+        .into_iter()
+        .map(|r| (r.action, r.outcome))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (
+                "GET /latest/meta-data/ram/security-credentials/".to_string(),
+                "200".to_string()
+            ),
+            (
+                "GET /latest/meta-data/ram/security-credentials/EcsRenewer".to_string(),
+                "200".to_string()
+            )
+        ]
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_throttle_per_action_and_region_and_count_the_request() {
+    let fleet = "access_keys: [{id: LTAItest, secret: test-secret}]\nregions:\n  cn-hangzhou: []\n  cn-shanghai: []\n";
+    let emulator = emulator_with(
+        fleet,
+        EmulatorOptions {
+            rate_limits: vec![
+                renewctl::emulator::RateLimit::parse("DescribeInstances=2/min").expect("valid"),
+            ],
+            ..EmulatorOptions::default()
+        },
+    )
+    .await;
+    let describe = |region: &'static str| {
+        let query = signed_query("DescribeInstances", &[("RegionId", region)]);
+        let addr = emulator.addr();
+        async move { post(addr, &query).await }
+    };
+    assert_eq!(describe("cn-hangzhou").await.status(), 200);
+    assert_eq!(describe("cn-hangzhou").await.status(), 200);
+    let third = describe("cn-hangzhou").await;
+    assert_eq!(
+        (third.status(), third.code().as_deref()),
+        (400, Some("Throttling.User"))
+    );
+    assert_eq!(
+        describe("cn-shanghai").await.status(),
+        200,
+        "another region has its own quota"
+    );
+    assert_eq!(
+        call(&emulator, "DescribeRegions", &[]).await.status(),
+        200,
+        "another action too"
+    );
+    let stats = get_stats(emulator.addr()).await;
+    assert_eq!((stats.requests, stats.throttled), (5, 1));
 }

@@ -60,7 +60,9 @@ impl Setup {
                 access_key_secret: Secret::new(&self.emu.key_secret),
                 security_token: None,
                 source: "test",
-            },
+            }
+            .into(),
+            max_rps: None,
             scheme: SignatureScheme::Acs3HmacSha256,
             max_in_flight: 1,
             connect_timeout: Duration::from_secs(2),

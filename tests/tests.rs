@@ -17,16 +17,31 @@
 //!   instance once.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
+//! - `cli_cloud`: the binary's cloud access: `whoami` per kind of credentials,
+//!   `--debug-credentials`, a whole plan and apply at `-vv` with STS credentials that must show no
+//!   secret, token or signature, no progress bar on a pipe, `--max-rps` against a throttled API,
+//!   verification after apply, flag errors.
+//! - `credentials`: the credentials chain, data-driven: one folder per case under
+//!   `tests/credentials/` (environment, config file, expected link or error).
+//! - `credential_refresh`: temporary credentials refreshed before expiry during a long run.
+//! - `retries`: the retry policy against scripted emulator faults, asserting exact request
+//!   sequences.
+//! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
 
 mod support;
 
 mod cli;
+mod cli_cloud;
 mod client;
 mod config;
+mod credential_refresh;
+mod credentials;
 mod emulator_http;
 mod emulator_wire;
 mod hostile;
 mod markdown;
 mod money;
 mod planner;
+mod retries;
 mod saved_plan;
+mod scale;

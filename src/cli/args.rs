@@ -7,8 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keep Alibaba Cloud ECS subscription renewal in the state declared in YAML.
 ///
-/// Credentials come from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and,
-/// for STS credentials, ALIBABA_CLOUD_SECURITY_TOKEN.
+/// Credentials are found the way the official SDKs find them, in this order: the environment
+/// (ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN, or
+/// Terraform's ALICLOUD_ACCESS_KEY, ALICLOUD_SECRET_KEY, ALICLOUD_SECURITY_TOKEN); OIDC role
+/// assumption (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+/// ALIBABA_CLOUD_OIDC_TOKEN_FILE); the aliyun CLI profile (~/.aliyun/config.json); the RAM role of
+/// the ECS instance. `renewctl whoami` shows which one is used.
 #[derive(Debug, Parser)]
 #[command(name = "renewctl", version, about, long_about)]
 pub struct Cli {
@@ -38,6 +42,80 @@ pub struct GlobalArgs {
     /// Never colour the output (colour is only used on a terminal anyway; NO_COLOR works too).
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// The aliyun CLI profile to take credentials from (default: ALIBABA_CLOUD_PROFILE, else the
+    /// config file's current profile).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Requests per second per region and API action, retries included; 0 for no limit. ECS
+    /// throttles per account, region and action, and its quotas are shown in Quota Center.
+    #[arg(long, global = true, default_value_t = 10.0, value_name = "R",
+          value_parser = parse_rate)]
+    pub max_rps: f64,
+
+    /// How long to wait for a connection to an endpoint, e.g. `10s`.
+    #[arg(long, global = true, default_value = "10s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub connect_timeout: std::time::Duration,
+
+    /// How long one request may take, from sending to the end of the answer, e.g. `30s`.
+    #[arg(long, global = true, default_value = "30s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+
+    /// After apply, how long to keep re-reading renewed instances until their new expiry shows
+    /// (the API may lag); `0` skips the check.
+    #[arg(long, global = true, default_value = "60s", value_name = "DURATION",
+          value_parser = parse_duration)]
+    pub verify_timeout: std::time::Duration,
+
+    /// Log to stderr: -v each API call, -vv each HTTP request and credential step, -vvv more.
+    /// RENEWCTL_LOG (e.g. `renewctl=debug`) overrides.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print which credentials are used (link, masked key id, expiry; never a secret) to stderr
+    /// before plan or apply.
+    #[arg(long, global = true)]
+    pub debug_credentials: bool,
+}
+
+/// `10s`, `500ms`, `2m`, `0`: a duration flag.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: write a duration such as 500ms, 10s or 2m"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "" => return Err(format!("{text:?}: the unit is missing (ms, s or m)")),
+        other => return Err(format!("{text:?}: unknown unit {other:?} (use ms, s or m)")),
+    };
+    if !(0.0..=3600.0).contains(&seconds) {
+        return Err(format!("{text:?}: must be between 0 and 60m"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// A rate in requests per second: a number from 0 (no limit) to 10,000.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && (0.0..=10_000.0).contains(r))
+        .ok_or_else(|| {
+            format!("{text:?}: a number of requests per second from 0 (no limit) to 10000")
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +159,9 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start the built-in emulator with the example fleet, then plan, apply and plan again.
     Demo,
+    /// Show which credentials renewctl would use: the link that supplied them, the access key id
+    /// (masked) and their expiry. Never the secret.
+    Whoami,
 }
 
 #[derive(Debug, Args)]
@@ -167,4 +248,8 @@ pub struct EmulatorArgs {
     /// and RATE between 0 and 1. May be repeated.
     #[arg(long = "fault", value_name = "KIND=RATE")]
     pub faults: Vec<String>,
+    /// Throttle by rate like ECS: ACTION[@REGION]=N/s or N/min (ACTION `*` for every action),
+    /// counted per action and region; excess requests get Throttling.User. May be repeated.
+    #[arg(long = "rate-limit", value_name = "SPEC")]
+    pub rate_limits: Vec<String>,
 }

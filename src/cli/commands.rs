@@ -10,9 +10,10 @@ use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, ConfigArg, EventFormat, Format, GlobalArgs, PlanArgs};
-use super::context::{client_from_env, load_config, make_plan_with};
-use super::progress;
-use crate::apply::{Report, apply};
+use super::context::{client_from_env, load_config, make_plan_with, verify_renewals};
+use super::events;
+use super::progress::Progress;
+use crate::apply::{ApplyEvent, Report, apply};
 use crate::cloud::EcsApi;
 use crate::plan::{Plan, PlanOptions};
 use crate::{planfile, render};
@@ -40,7 +41,7 @@ pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;
-    let client = client_from_env(global)?;
+    let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
     };
@@ -103,7 +104,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     if !args.auto_approve && args.format == EventFormat::Json {
         anyhow::bail!("`--format json` does not prompt: add --auto-approve, or apply a saved plan");
     }
-    let client = client_from_env(global)?;
+    let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
     };
@@ -113,7 +114,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     }
     if !plan.has_changes() {
         if args.format == EventFormat::Json {
-            progress::print_summary(args.format, &Report::default());
+            events::print_summary(args.format, &Report::default());
         }
         return Ok(0);
     }
@@ -122,6 +123,9 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         return Ok(1);
     }
     let report = run_apply(&client, &plan, args.format).await;
+    if args.format == EventFormat::Text {
+        verify_renewals(&client, &plan, &report, global).await;
+    }
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }
 
@@ -136,7 +140,8 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// Applies `plan`, printing each event as it happens in `format`, and the summary at the end.
+/// Applies `plan`, printing each event as it happens in `format` (with a progress bar on a
+/// terminal), and the summary at the end.
 pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan, format: EventFormat) -> Report {
     if format == EventFormat::Text {
         println!(
@@ -147,10 +152,15 @@ pub async fn run_apply<A: EcsApi>(api: &A, plan: &Plan, format: EventFormat) -> 
             if plan.calls.len() == 1 { "" } else { "s" }
         );
     }
+    let progress = Progress::bar(plan.changes.len() as u64, "applying");
     let report = apply(api, plan, |event| {
-        progress::print_event(format, plan, &event);
+        progress.suspend(|| events::print_event(format, plan, &event));
+        if matches!(event, ApplyEvent::Finished(..)) {
+            progress.inc();
+        }
     })
     .await;
-    progress::print_summary(format, &report);
+    progress.finish();
+    events::print_summary(format, &report);
     report
 }

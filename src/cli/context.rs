@@ -1,18 +1,22 @@
-//! What every cloud-facing command needs: the config file read and validated, and a client built
-//! from the global flags and the credentials.
+//! What every cloud-facing command needs: the config file read and validated, credentials from
+//! the chain, and a client built from the global flags and those credentials.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
 use super::args::{GlobalArgs, SignatureArg};
+use super::progress::{Progress, Tracked};
+use crate::apply::Report;
+use crate::cloud::EcsApi;
 use crate::cloud::retry::RetryPolicy;
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
-use crate::credentials::{self, Credentials};
+use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};
 use crate::observe::{ObserveOptions, observe_with};
 use crate::plan::{self, Plan, PlanOptions};
+use crate::render;
+use crate::verify::{self, VerifyOptions};
 
 /// Reads and validates the config; warnings go to stderr.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
@@ -31,7 +35,10 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 }
 
 /// The client for these flags and credentials.
-pub fn client(global: &GlobalArgs, credentials: Credentials) -> anyhow::Result<EcsClient> {
+pub fn client(
+    global: &GlobalArgs,
+    credentials: impl Into<CredentialsProvider>,
+) -> anyhow::Result<EcsClient> {
     let endpoint = match &global.endpoint {
         Some(url) => Endpoint::Fixed(url.clone()),
         None => Endpoint::Regional,
@@ -42,20 +49,34 @@ pub fn client(global: &GlobalArgs, credentials: Credentials) -> anyhow::Result<E
     };
     let client = EcsClient::new(ClientConfig {
         endpoint,
-        credentials,
+        credentials: credentials.into(),
         scheme,
         max_in_flight: usize::from(global.parallelism),
-        connect_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(30),
+        max_rps: Some(global.max_rps).filter(|r| *r > 0.0),
+        connect_timeout: global.connect_timeout,
+        request_timeout: global.request_timeout,
         retry: RetryPolicy::default(),
     })?;
     Ok(client)
 }
 
-/// The client for these flags, with credentials from the environment.
-pub fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
-    let credentials = credentials::from_env(|name| std::env::var(name).ok())?;
-    client(global, credentials)
+/// Walks the credentials chain over the process environment, files and clock.
+pub async fn resolve_credentials(global: &GlobalArgs) -> anyhow::Result<Resolution> {
+    let ctx = credentials::Context::from_process(global.profile.clone());
+    Ok(credentials::resolve(&ctx).await?)
+}
+
+/// The client for these flags, with credentials from the chain (`--debug-credentials` shows
+/// which on stderr).
+pub async fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
+    let resolution = resolve_credentials(global).await?;
+    if global.debug_credentials {
+        eprint!(
+            "credentials:\n{}",
+            Identity::of(&resolution, &resolution.lease).render()
+        );
+    }
+    client(global, resolution.provider)
 }
 
 /// Observes and plans with the default options.
@@ -63,8 +84,8 @@ pub async fn make_plan(client: &EcsClient, config: &Config) -> anyhow::Result<Pl
     make_plan_with(client, config, &PlanOptions::default()).await
 }
 
-/// Observes and plans: reads what planning and the risk report need, then plans at the
-/// current time.
+/// Observes (with a progress counter on a terminal) what planning and the risk report need,
+/// then plans at the current time.
 pub async fn make_plan_with(
     client: &EcsClient,
     config: &Config,
@@ -76,14 +97,44 @@ pub async fn make_plan_with(
             i64::from(options.risk_window_days) * 24,
         ))
         .ok();
+    let progress = Progress::counter("observing");
+    let tracked = Tracked {
+        api: client,
+        progress: &progress,
+    };
     let observed = observe_with(
-        client,
+        &tracked,
         &config.desired,
         &ObserveOptions {
             read_unmanaged_expiring_before: horizon,
         },
     )
-    .await?;
+    .await;
+    progress.finish();
+    let observed = observed?;
     let plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options)?;
     Ok(plan)
+}
+
+/// After apply: re-reads the renewals until their new expiry shows, within `--verify-timeout`,
+/// and prints what it saw. Never changes the exit status: a paid renewal the API does not show
+/// yet is not a failure.
+pub async fn verify_renewals<A: EcsApi>(
+    api: &A,
+    plan: &Plan,
+    report: &Report,
+    global: &GlobalArgs,
+) {
+    if global.verify_timeout.is_zero() {
+        return;
+    }
+    let options = VerifyOptions {
+        timeout: global.verify_timeout,
+        ..VerifyOptions::default()
+    };
+    let verification = verify::verify(api, plan, report, &options).await;
+    anstream::print!(
+        "{}",
+        render::verification::verification(&verification, global.verify_timeout.as_secs())
+    );
 }

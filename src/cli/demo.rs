@@ -10,7 +10,7 @@ use anstream::{print, println};
 
 use super::args::GlobalArgs;
 use super::commands::run_apply;
-use super::context::{client, make_plan};
+use super::context::{client, make_plan, verify_renewals};
 use crate::credentials::{Credentials, Secret};
 use crate::desired;
 use crate::emulator::{self, EmulatorOptions, Fleet};
@@ -60,6 +60,7 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     heading("2. renewctl apply --auto-approve");
     let report = run_apply(&client, &first, super::args::EventFormat::Text).await;
     let after_apply = emulator.stats();
+    verify_renewals(&client, &first, &report, &global).await;
 
     heading("3. renewctl plan");
     let second = make_plan(&client, &config).await?;

@@ -5,8 +5,11 @@ pub mod args;
 mod commands;
 mod context;
 mod demo;
+mod events;
+mod logging;
 mod progress;
 mod saved;
+mod whoami;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,17 @@ pub fn run() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let chatty = match logging::init(cli.global.verbose, cli.global.no_color) {
+        Ok(chatty) => chatty,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    progress::set_enabled(progress::should_draw(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        chatty,
+    ));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,5 +77,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Show(args) => saved::show(args),
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
+        Command::Whoami => whoami::whoami(global).await,
     }
 }

@@ -1,81 +1,141 @@
-//! Apply progress as it happens: a text line per finished change, or one JSON event per line
-//! (`change_start`, `change_complete`, `change_errored`, `change_skipped`, `summary`) for
-//! pipeline logs.
+//! Progress on a terminal (indicatif, on stderr) for observing and applying large fleets. Drawn
+//! only when stderr is a terminal and logging is quiet: piped output and logs never carry a bar.
+//! The decision is made once at start (`set_enabled`); everything else asks `Progress`, which is
+//! a no-op when disabled.
+//!
+//! Observing is shown through [`Tracked`], an `EcsApi` that counts the reads it passes on, so
+//! `observe` itself stays free of presentation.
 
-use anstream::println;
-use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use super::args::EventFormat;
-use crate::apply::{ApplyEvent, Outcome, Report};
-use crate::plan::{Action, Plan};
-use crate::render;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::ModifyAutoRenew => "modify_auto_renew",
-        Action::Renew => "renew",
-    }
+use crate::cloud::{ApiError, CallOutcome, EcsApi, InstancePage, InstanceQuery};
+use crate::observed::RenewalAttribute;
+use crate::plan::Call;
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a bar may be drawn: only on a terminal, and only when no log lines interleave.
+pub fn should_draw(stderr_is_terminal: bool, logging_chatty: bool) -> bool {
+    stderr_is_terminal && !logging_chatty
 }
 
-/// The JSON event for `event`.
-pub fn event_json(plan: &Plan, event: &ApplyEvent<'_>) -> serde_json::Value {
-    let (index, kind, extra) = match event {
-        ApplyEvent::Started(index) => (*index, "change_start", json!({})),
-        ApplyEvent::Finished(index, outcome) => match outcome {
-            Outcome::Succeeded {
-                request_id,
-                order_id,
-            } => (
-                *index,
-                "change_complete",
-                json!({"request_id": request_id, "order_id": order_id}),
-            ),
-            Outcome::Failed { error, code } => (
-                *index,
-                "change_errored",
-                json!({"error": error, "code": code}),
-            ),
-            Outcome::Skipped { why } => (*index, "change_skipped", json!({"reason": why})),
-        },
-    };
-    let mut value = json!({"type": kind, "index": index});
-    if let Some(change) = plan.changes.get(index) {
-        value["region"] = json!(change.region);
-        value["instance_id"] = json!(change.instance_id);
-        value["policy"] = json!(change.policy);
-        value["action"] = json!(action_name(change.action));
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled, Ordering::Relaxed);
+}
+
+/// A bar or spinner; nothing at all when progress is disabled.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(bar: impl FnOnce() -> ProgressBar) -> Progress {
+        if !ENABLED.load(Ordering::Relaxed) {
+            return Progress(None);
+        }
+        let bar = bar();
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(bar))
     }
-    if let (Some(object), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            object.insert(k.clone(), v.clone());
+
+    /// A spinner counting requests whose total is unknown in advance.
+    pub fn counter(message: &'static str) -> Progress {
+        Progress::new(|| {
+            let bar = ProgressBar::no_length();
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} {msg}: {pos} reads ({elapsed})")
+            {
+                bar.set_style(style);
+            }
+            bar.set_message(message);
+            bar
+        })
+    }
+
+    /// A bar of `total` steps.
+    pub fn bar(total: u64, message: &'static str) -> Progress {
+        Progress::new(|| {
+            let bar = ProgressBar::new(total);
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(message);
+            bar
+        })
+    }
+
+    pub fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
         }
     }
-    value
-}
 
-/// Prints one event in `format`.
-pub fn print_event(format: EventFormat, plan: &Plan, event: &ApplyEvent<'_>) {
-    match (format, event) {
-        (EventFormat::Json, event) => println!("{}", event_json(plan, event)),
-        (EventFormat::Text, ApplyEvent::Finished(index, outcome)) => {
-            println!("{}", render::text::outcome_line(plan, *index, outcome));
+    /// Runs `f` (which prints) with the bar hidden, so lines and bar do not tangle.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
         }
-        (EventFormat::Text, ApplyEvent::Started(_)) => {}
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
     }
 }
 
-/// Prints the end of an apply in `format`.
-pub fn print_summary(format: EventFormat, report: &Report) {
-    match format {
-        EventFormat::Json => println!(
-            "{}",
-            json!({
-                "type": "summary",
-                "succeeded": report.succeeded(),
-                "failed": report.failed(),
-                "skipped": report.skipped(),
-            })
-        ),
-        EventFormat::Text => println!("\n{}", render::text::apply_summary(report)),
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// An `EcsApi` that ticks `progress` after each request it passes on.
+pub struct Tracked<'a, A> {
+    pub api: &'a A,
+    pub progress: &'a Progress,
+}
+
+impl<A: EcsApi> EcsApi for Tracked<'_, A> {
+    async fn describe_instances(&self, query: &InstanceQuery) -> Result<InstancePage, ApiError> {
+        let result = self.api.describe_instances(query).await;
+        self.progress.inc();
+        result
+    }
+
+    async fn describe_auto_renew(
+        &self,
+        region: &str,
+        instance_ids: &[String],
+    ) -> Result<Vec<(String, RenewalAttribute)>, ApiError> {
+        let result = self.api.describe_auto_renew(region, instance_ids).await;
+        self.progress.inc();
+        result
+    }
+
+    async fn execute(&self, call: &Call) -> Result<CallOutcome, ApiError> {
+        let result = self.api.execute(call).await;
+        self.progress.inc();
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_only_on_a_quiet_terminal() {
+        assert!(should_draw(true, false));
+        assert!(!should_draw(false, false), "piped stderr");
+        assert!(!should_draw(true, true), "log lines on stderr");
+        // Disabled (the default in tests): nothing is drawn or even built.
+        assert!(Progress::bar(10, "x").0.is_none());
     }
 }

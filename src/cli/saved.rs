@@ -8,8 +8,8 @@ use anyhow::Context as _;
 
 use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{plan_exit, print_plan, run_apply};
-use super::context::{client_from_env, load_config};
-use super::progress;
+use super::context::{client_from_env, load_config, verify_renewals};
+use super::events;
 use crate::apply::Report;
 use crate::observe::observe_instances;
 use crate::plan::Plan;
@@ -43,14 +43,14 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
     if !plan.has_changes() {
         println!("No changes in {file}: nothing to apply.");
         if args.format == EventFormat::Json {
-            progress::print_summary(args.format, &Report::default());
+            events::print_summary(args.format, &Report::default());
         }
         return Ok(0);
     }
 
     // Re-observe what the plan changes: a console renewal or a toggle since the review must
     // not be paid or undone blindly.
-    let client = client_from_env(global)?;
+    let client = client_from_env(global).await?;
     let (fresh, _reads) = observe_instances(&client, &planfile::planned_instances(&plan)).await?;
     match planfile::verdict(&plan, &fresh) {
         Verdict::Fresh => {}
@@ -59,7 +59,7 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
                 "{file} was already applied: every planned instance is as the plan leads it. Nothing to do."
             );
             if args.format == EventFormat::Json {
-                progress::print_summary(args.format, &Report::default());
+                events::print_summary(args.format, &Report::default());
             }
             return Ok(0);
         }
@@ -84,5 +84,8 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
         }
     }
     let report = run_apply(&client, &plan, args.format).await;
+    if args.format == EventFormat::Text {
+        verify_renewals(&client, &plan, &report, global).await;
+    }
     Ok(if report.failed() > 0 { 1 } else { 0 })
 }

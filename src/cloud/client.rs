@@ -1,32 +1,71 @@
 //! The HTTP client for the ECS RPC API (reqwest with rustls and ring), the one real `EcsApi`.
 //! It sends requests the way the current official SDK does (ecs-api.md §1): `POST /` with every
 //! business parameter in the query string and an empty body, signed with ACS3-HMAC-SHA256 by
-//! default or the older RPC HMAC-SHA1. Each attempt is signed afresh (`request`), retried under
-//! the named policy (`retry`), bounded by a semaphore shared by all calls of one client, and its
-//! answer decoded into domain types or a typed error (`response`, `wire`). Batching and paging
-//! decisions belong to the callers (`observe`, `apply`).
+//! default or the older RPC HMAC-SHA1. Each attempt takes a token of its (region, action) rate
+//! limit (`rate`), then a slot of the in-flight bound shared by all calls of one client, asks the
+//! credentials provider for the current credentials (temporary ones are refreshed there), is
+//! signed afresh (`request`), retried under the named policy (`retry`), and its answer decoded
+//! into domain types or a typed error (`response`, `wire`). Each attempt and each call is logged
+//! (tracing, target `renewctl::cloud::client`) with action, region, RequestId, latency and
+//! outcome, never with the query, headers or credentials. Batching and paging decisions belong
+//! to the callers (`observe`, `apply`).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use crate::cloud::endpoint::{self, Target};
 use crate::cloud::error::ApiError;
+use crate::cloud::rate::RateLimiter;
 use crate::cloud::request::{self, RESERVED_PARAMS};
 use crate::cloud::response::{self, CallContext, Redactor};
 use crate::cloud::retry::{self, Failure, RetryPolicy};
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, CredentialsProvider};
 use crate::observed::RenewalAttribute;
 use crate::plan::calls::Call;
 
 /// Sent with every request, so the service's logs can tell renewctl apart.
 pub const USER_AGENT: &str = concat!("renewctl/", env!("CARGO_PKG_VERSION"));
+
+/// reqwest is built without a default TLS provider (deps.md §6.1), and building a client
+/// without one panics: install ring, once per process, before any client is built. A second
+/// install fails harmlessly, so the result is ignored.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// What went wrong with an HTTP exchange, in words, without the request URL (reqwest's own
+/// message quotes it, query and signature included).
+pub fn describe_transport(err: &reqwest::Error) -> String {
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_body() || err.is_decode() {
+        "the connection broke while the answer was read"
+    } else {
+        "the connection failed"
+    };
+    let mut causes: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = cause.source();
+    }
+    if causes.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", causes.join(": "))
+    }
+}
 
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +91,13 @@ pub enum SignatureScheme {
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub endpoint: Endpoint,
-    pub credentials: Credentials,
+    /// Asked for the current credentials before every attempt.
+    pub credentials: CredentialsProvider,
     pub scheme: SignatureScheme,
     /// Requests in flight at once, across all regions and actions (`--parallelism`).
     pub max_in_flight: usize,
+    /// Requests per second per (region, action) (`--max-rps`); `None` for no limit.
+    pub max_rps: Option<f64>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
@@ -69,16 +111,16 @@ pub struct EcsClient {
     /// The resolved `Endpoint::Fixed`; regional targets are resolved per call.
     fixed: Option<Target>,
     in_flight: Arc<Semaphore>,
-    redactor: Redactor,
+    rate: Option<Arc<RateLimiter>>,
 }
 
 impl EcsClient {
     /// Checks the configuration and builds the HTTP client. No request is sent.
     pub fn new(config: ClientConfig) -> Result<EcsClient, ApiError> {
-        // reqwest is built without a default TLS provider (deps.md §6.1): install ring once. A
-        // second install fails harmlessly, so the result is ignored.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        check_credentials(&config.credentials)?;
+        install_tls_provider();
+        if let Some(fixed) = config.credentials.fixed_credentials() {
+            check_credentials(fixed)?;
+        }
         let fixed = match &config.endpoint {
             Endpoint::Regional => None,
             Endpoint::Fixed(url) => Some(endpoint::fixed(url)?),
@@ -99,7 +141,7 @@ impl EcsClient {
             .map_err(|e| ApiError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(EcsClient {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
-            redactor: Redactor::new(&config.credentials),
+            rate: config.max_rps.and_then(RateLimiter::new).map(Arc::new),
             fixed,
             http,
             config,
@@ -135,14 +177,32 @@ impl EcsClient {
             .iter()
             .any(|(name, value)| name == "ClientToken" && !value.is_empty());
         let ctx = CallContext { action, region };
-        retry::run(
+        let started = Instant::now();
+        let mut attempts = 0;
+        let result = retry::run(
             &self.config.retry,
             action,
             has_token,
             retry::random01,
-            |_| self.attempt(&target, ctx, params, &convert),
+            |number| {
+                attempts = number;
+                self.attempt(&target, ctx, number, params, &convert)
+            },
         )
-        .await
+        .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => tracing::info!(action, region, attempts, latency_ms, "call succeeded"),
+            Err(error) => tracing::info!(
+                action,
+                region,
+                attempts,
+                latency_ms,
+                code = error.code().unwrap_or("-"),
+                "call failed: {error}"
+            ),
+        }
+        result
     }
 
     /// One attempt: sign with a fresh nonce and timestamp, send, decode.
@@ -150,17 +210,78 @@ impl EcsClient {
         &self,
         target: &Target,
         ctx: CallContext<'_>,
+        number: u32,
         params: &[(String, String)],
         convert: &(impl Fn(T) -> Result<U, String> + Sync),
     ) -> Result<U, Failure>
     where
         T: DeserializeOwned,
     {
+        // The rate token first: a request waiting for its slot must not hold an in-flight one.
+        if let Some(rate) = &self.rate {
+            let waited = rate.acquire(ctx.region, ctx.action).await;
+            if !waited.is_zero() {
+                tracing::trace!(
+                    action = ctx.action,
+                    region = ctx.region,
+                    waited_ms = waited.as_millis() as u64,
+                    "rate limit"
+                );
+            }
+        }
         let _permit = self
             .in_flight
             .acquire()
             .await
             .map_err(|_| ApiError::Config("the ECS client was shut down".to_string()))?;
+        let credentials = self
+            .config
+            .credentials
+            .current()
+            .await
+            .map_err(|e| ApiError::Config(format!("{} in {}: {e}", ctx.action, ctx.region)))?;
+        let started = Instant::now();
+        let result = self
+            .exchange(target, ctx, &credentials, params, convert)
+            .await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok((_, request_id)) => tracing::debug!(
+                action = ctx.action,
+                region = ctx.region,
+                attempt = number,
+                request_id = request_id.as_deref().unwrap_or("-"),
+                latency_ms,
+                outcome = "ok",
+                "request"
+            ),
+            Err(failure) => tracing::debug!(
+                action = ctx.action,
+                region = ctx.region,
+                attempt = number,
+                request_id = failure_request_id(&failure.error),
+                latency_ms,
+                outcome = failure.error.code().unwrap_or(outcome_word(&failure.error)),
+                "request failed: {}",
+                failure.error
+            ),
+        }
+        result.map(|(answer, _)| answer)
+    }
+
+    /// Signs and sends one attempt and decodes its answer; with the answer, the RequestId the
+    /// service put in its `x-acs-request-id` header, for the log.
+    async fn exchange<T, U>(
+        &self,
+        target: &Target,
+        ctx: CallContext<'_>,
+        credentials: &Credentials,
+        params: &[(String, String)],
+        convert: &(impl Fn(T) -> Result<U, String> + Sync),
+    ) -> Result<(U, Option<String>), Failure>
+    where
+        T: DeserializeOwned,
+    {
         let pairs: Vec<(&str, &str)> = params
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -170,13 +291,13 @@ impl EcsClient {
             ctx.action,
             &pairs,
             &target.host,
-            &self.config.credentials,
-            Timestamp::now(),
+            credentials,
+            self.config.credentials.now(),
             &uuid::Uuid::new_v4().to_string(),
         );
         // The query of an RPC request carries the signature, the Authorization header that of
         // an ACS3 one: keep both out of every message, even when a server echoes them.
-        let mut redactor = self.redactor.clone().also(&signed.query);
+        let mut redactor = Redactor::new(credentials).also(&signed.query);
         for (name, value) in &signed.headers {
             if *name == "authorization" {
                 redactor = redactor.also(value);
@@ -226,10 +347,15 @@ impl EcsClient {
                 .get("x-acs-retry-after")
                 .and_then(|v| v.to_str().ok()),
         );
+        let request_id = answer
+            .headers()
+            .get("x-acs-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| redactor.clean(v));
         let body = answer.bytes().await.map_err(transport)?;
         let failed = |error| Failure { error, retry_after };
         let decoded: T = response::decode(ctx, status, &body, &redactor).map_err(failed)?;
-        convert(decoded).map_err(|message| {
+        let converted = convert(decoded).map_err(|message| {
             failed(ApiError::Decode {
                 action: ctx.action.to_string(),
                 region: ctx.region.to_string(),
@@ -237,7 +363,8 @@ impl EcsClient {
                 message: redactor.clean(&message),
                 excerpt: response::excerpt(&body, &redactor),
             })
-        })
+        })?;
+        Ok((converted, request_id))
     }
 
     /// What went wrong, in words, without the request URL (reqwest's own message quotes it,
@@ -269,6 +396,24 @@ impl EcsClient {
         } else {
             format!("{what}: {}", causes.join(": "))
         }
+    }
+}
+
+/// The RequestId of a failed attempt, when the service answered with one.
+fn failure_request_id(error: &ApiError) -> &str {
+    match error {
+        ApiError::Service { request_id, .. } => request_id,
+        _ => "-",
+    }
+}
+
+/// The outcome of an attempt that got no error code.
+fn outcome_word(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::Service { .. } => "error",
+        ApiError::Transport { .. } => "no-answer",
+        ApiError::Decode { .. } => "unexpected-answer",
+        ApiError::Config(_) => "not-sent",
     }
 }
 

@@ -414,7 +414,13 @@ async fn endpoints_are_checked_when_the_client_is_built() {
         .expect_err("not a region id");
     assert!(matches!(err, ApiError::Config(_)), "{err:?}");
     let mut empty = base.clone();
-    empty.credentials.access_key_secret = Secret::new("");
+    empty.credentials = Credentials {
+        access_key_id: "testid".into(),
+        access_key_secret: Secret::new(""),
+        security_token: None,
+        source: "test",
+    }
+    .into();
     assert!(matches!(EcsClient::new(empty), Err(ApiError::Config(_))));
 }
 

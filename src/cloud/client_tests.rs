@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use jiff::Timestamp;
+
 use super::*;
 use crate::cloud::ErrorClass;
 use crate::cloud::test_server::{
@@ -25,9 +27,11 @@ fn config(url: &str, scheme: SignatureScheme, token: Option<&str>) -> ClientConf
             access_key_secret: Secret::new(SECRET),
             security_token: token.map(Secret::new),
             source: "test",
-        },
+        }
+        .into(),
         scheme,
         max_in_flight: 4,
+        max_rps: None,
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(2),
         retry: RetryPolicy {
@@ -35,6 +39,7 @@ fn config(url: &str, scheme: SignatureScheme, token: Option<&str>) -> ClientConf
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
             time_budget: Duration::from_secs(10),
+            throttling_floor: Duration::from_millis(1),
         },
     }
 }

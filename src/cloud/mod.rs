@@ -5,6 +5,7 @@
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod rate;
 pub mod request;
 pub mod response;
 pub mod retry;
@@ -12,7 +13,7 @@ pub mod sign;
 pub mod wire;
 
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 
 use std::future::Future;
 

@@ -64,13 +64,43 @@ pub fn sign_request(
     now: Timestamp,
     nonce: &str,
 ) -> SignedRequest {
+    sign_request_with_version(
+        scheme,
+        API_VERSION,
+        action,
+        params,
+        host,
+        credentials,
+        now,
+        nonce,
+    )
+}
+
+/// [`sign_request`] for another RPC product than ECS (STS: `2015-04-01`), which is signed the
+/// same way with its own `Version`.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_request_with_version(
+    scheme: SignatureScheme,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    host: &str,
+    credentials: &Credentials,
+    now: Timestamp,
+    nonce: &str,
+) -> SignedRequest {
     match scheme {
-        SignatureScheme::RpcHmacSha1 => sign_rpc(action, params, host, credentials, now, nonce),
-        SignatureScheme::Acs3HmacSha256 => sign_acs3(action, params, host, credentials, now, nonce),
+        SignatureScheme::RpcHmacSha1 => {
+            sign_rpc(version, action, params, host, credentials, now, nonce)
+        }
+        SignatureScheme::Acs3HmacSha256 => {
+            sign_acs3(version, action, params, host, credentials, now, nonce)
+        }
     }
 }
 
 fn sign_rpc(
+    version: &str,
     action: &str,
     params: &[(&str, &str)],
     host: &str,
@@ -81,7 +111,7 @@ fn sign_rpc(
     let timestamp = format_request_time(now);
     let mut all: Vec<(&str, &str)> = vec![
         ("Action", action),
-        ("Version", API_VERSION),
+        ("Version", version),
         ("Format", "JSON"),
         ("AccessKeyId", &credentials.access_key_id),
         ("SignatureMethod", "HMAC-SHA1"),
@@ -104,12 +134,13 @@ fn sign_rpc(
     let headers = vec![
         ("host", host.to_string()),
         ("x-acs-action", action.to_string()),
-        ("x-acs-version", API_VERSION.to_string()),
+        ("x-acs-version", version.to_string()),
     ];
     SignedRequest { query, headers }
 }
 
 fn sign_acs3(
+    version: &str,
     action: &str,
     params: &[(&str, &str)],
     host: &str,
@@ -120,7 +151,7 @@ fn sign_acs3(
     let mut headers: Vec<(&'static str, String)> = vec![
         ("host", host.to_string()),
         ("x-acs-action", action.to_string()),
-        ("x-acs-version", API_VERSION.to_string()),
+        ("x-acs-version", version.to_string()),
         ("x-acs-date", format_request_time(now)),
         ("x-acs-signature-nonce", nonce.to_string()),
         ("x-acs-content-sha256", EMPTY_PAYLOAD_SHA256.to_string()),

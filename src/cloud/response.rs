@@ -37,6 +37,14 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// A redactor that knows no secret yet (anonymous requests such as AssumeRoleWithOIDC, whose
+    /// token is added with [`Redactor::also`]).
+    pub fn empty() -> Redactor {
+        Redactor {
+            secrets: Vec::new(),
+        }
+    }
+
     /// Adds a value that must not appear either (such as the query of an RPC request, which
     /// holds the signature).
     pub fn also(mut self, value: &str) -> Redactor {

@@ -24,7 +24,7 @@ use crate::cloud::error::{ApiError, ErrorClass};
 /// The longest wait `x-acs-retry-after` can impose (the SDK's cap).
 pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(120);
 
-/// The least wait after a throttling answer.
+/// The least wait after a throttling answer, by default.
 pub const THROTTLING_FLOOR: Duration = Duration::from_secs(1);
 
 /// How failed requests are retried.
@@ -38,6 +38,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// No retry starts a sleep that would end later than this after the first attempt began.
     pub time_budget: Duration,
+    /// The least wait after a throttling answer (added to the backoff).
+    pub throttling_floor: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -49,6 +51,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(20),
             time_budget: Duration::from_secs(90),
+            throttling_floor: THROTTLING_FLOOR,
         }
     }
 }
@@ -137,7 +140,7 @@ impl RetryPolicy {
         match retry_after {
             Some(asked) => asked.min(RETRY_AFTER_CAP),
             None if class == ErrorClass::Throttling => {
-                THROTTLING_FLOOR + backoff(attempt, self, random01)
+                self.throttling_floor + backoff(attempt, self, random01)
             }
             None => backoff(attempt, self, random01),
         }
@@ -186,8 +189,22 @@ where
         }
         let wait = policy.delay(number, class, failure.retry_after, random01());
         if started.elapsed() + wait > policy.time_budget {
+            tracing::info!(
+                action,
+                attempt = number,
+                "not retrying: the wait would end past the {:?} time budget",
+                policy.time_budget
+            );
             return Err(failure.error);
         }
+        tracing::info!(
+            action,
+            attempt = number,
+            wait_ms = wait.as_millis() as u64,
+            class = ?class,
+            "retrying after: {}",
+            failure.error
+        );
         tokio::time::sleep(wait).await;
         number += 1;
     }

@@ -16,6 +16,7 @@ fn policy() -> RetryPolicy {
         base_delay: ms(100),
         max_delay: ms(1000),
         time_budget: Duration::from_secs(60),
+        throttling_floor: THROTTLING_FLOOR,
     }
 }
 

@@ -152,8 +152,10 @@ impl FaultPlan {
         self.script.push_back((action.map(str::to_owned), kind));
     }
 
-    /// The fault for the next authenticated request of `action`, if any.
-    pub(crate) fn next(&mut self, action: &str) -> Option<FaultKind> {
+    /// The fault for the next authenticated request of `action`, if any. Random faults are
+    /// drawn only when `random` is true (ECS actions; the STS answers that a test needs to get
+    /// credentials are left alone unless a fault is scripted for them).
+    pub(crate) fn next(&mut self, action: &str, random: bool) -> Option<FaultKind> {
         // One draw per request whatever the script says, so the random sequence depends only
         // on how many requests came, not on which were scripted.
         let draw = (self.rates.total() > 0.0).then(|| self.rng.next_f64());
@@ -164,7 +166,7 @@ impl FaultPlan {
         if let Some(pos) = scripted {
             return self.script.remove(pos).map(|(_, kind)| kind);
         }
-        let draw = draw?;
+        let draw = draw.filter(|_| random)?;
         let mut edge = 0.0;
         for (kind, rate) in [
             (FaultKind::Throttle, self.rates.throttle),
@@ -213,10 +215,19 @@ mod tests {
         plan.push(Some("RenewInstance"), FaultKind::DropAfterCommit);
         plan.push(None, FaultKind::Throttle);
         plan.push(None, FaultKind::ServerError);
-        assert_eq!(plan.next("DescribeInstances"), Some(FaultKind::Throttle));
-        assert_eq!(plan.next("RenewInstance"), Some(FaultKind::DropAfterCommit));
-        assert_eq!(plan.next("RenewInstance"), Some(FaultKind::ServerError));
-        assert_eq!(plan.next("RenewInstance"), None);
+        assert_eq!(
+            plan.next("DescribeInstances", true),
+            Some(FaultKind::Throttle)
+        );
+        assert_eq!(
+            plan.next("RenewInstance", true),
+            Some(FaultKind::DropAfterCommit)
+        );
+        assert_eq!(
+            plan.next("RenewInstance", true),
+            Some(FaultKind::ServerError)
+        );
+        assert_eq!(plan.next("RenewInstance", true), None);
     }
 
     #[test]
@@ -228,7 +239,7 @@ mod tests {
         let run = |seed| {
             let mut plan = FaultPlan::new(rates, seed);
             (0..1000)
-                .map(|_| plan.next("DescribeInstances"))
+                .map(|_| plan.next("DescribeInstances", true))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(1), run(1));

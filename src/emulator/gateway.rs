@@ -1,46 +1,82 @@
 //! The request pipeline, in the order the real API gateway applies it: decode parameters, tell
-//! the signature scheme, resolve action and version (unknown → `InvalidApi.NotFound`),
-//! authenticate, inject a fault, run the action, wrap the answer. Statistics are counted here,
-//! at the stage each counter is defined by.
+//! the signature scheme, resolve action and version (ECS `2014-05-26` or STS `2015-04-01`;
+//! unknown → `InvalidApi.NotFound`), authenticate (STS's anonymous AssumeRoleWithOIDC only has
+//! its timestamp checked), throttle by rate, inject a fault, run the action, wrap the answer.
+//! Statistics are counted here, at the stage each counter is defined by, and every request
+//! leaves one record in the request log.
 //!
 //! Synchronous and socket-free: `server.rs` turns a [`Decision`] into bytes, a held connection
 //! or a dropped one, and applies latency.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::actions::{self, ACTIONS};
 use super::clock::Clock;
 use super::faults::{FaultKind, FaultPlan};
-use super::fleet::AccessKey;
+use super::fleet::Role;
+use super::keys::KeyStore;
+use super::metadata::MetadataService;
 use super::params::Params;
 use super::request::HttpRequest;
+use super::requests::{RequestLog, RequestRecord};
 use super::state::World;
 use super::stats::Stats;
+use super::sts;
+use super::throttle::Throttle;
 use super::verify::nonce::NonceMemory;
 use super::verify::{Gatekeeper, Scheme, detect};
 use super::wire::{ApiError, error_body, host_id, new_request_id};
 
-/// The only API version served.
+/// The only ECS API version served.
 pub(crate) const VERSION: &str = "2014-05-26";
 
 /// Everything requests share.
 pub(crate) struct Shared {
     pub world: RwLock<World>,
-    pub keys: Vec<AccessKey>,
+    pub keys: KeyStore,
+    pub roles: Vec<Role>,
+    pub metadata: MetadataService,
     pub nonces: NonceMemory,
     pub faults: Mutex<FaultPlan>,
+    pub throttle: Throttle,
     pub stats: Mutex<Stats>,
+    pub log: Mutex<RequestLog>,
     pub clock: Clock,
+    /// Seconds added to `clock` by `EmulatorHandle::advance_clock` (tests of expiry).
+    pub clock_offset: AtomicI64,
     pub latency: Duration,
+    /// How long DescribeInstances keeps showing the old ExpiredTime after a renewal.
+    pub renewal_lag: Duration,
 }
 
 impl Shared {
+    /// The emulator's "now": its clock, moved by any offset a test applied.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        let now = self.clock.now();
+        let offset = jiff::SignedDuration::from_secs(self.clock_offset.load(Ordering::Relaxed));
+        now.checked_add(offset).unwrap_or(now)
+    }
+
     pub(crate) fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         self.stats
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    pub(crate) fn log(&self) -> std::sync::MutexGuard<'_, RequestLog> {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Which API a request addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Product {
+    Ecs,
+    Sts,
 }
 
 /// What to do with a request.
@@ -58,16 +94,43 @@ pub(crate) enum Decision {
 }
 
 pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
+    let mut record = RequestRecord::default();
+    let decision = decide(shared, request, &mut record);
+    record.outcome = match &decision {
+        Decision::Hold => "held".to_owned(),
+        Decision::Drop => "dropped".to_owned(),
+        Decision::Answer { .. } if record.outcome.is_empty() => "ok".to_owned(),
+        Decision::Answer { .. } => record.outcome,
+    };
+    shared.log().push(record);
+    decision
+}
+
+/// The signature a request carries, for the request log.
+fn signature_of(request: &HttpRequest, params: &Params, scheme: Scheme) -> Option<String> {
+    match scheme {
+        Scheme::RpcV2 => params.get("Signature").map(str::to_owned),
+        Scheme::Acs3 => request
+            .header("authorization")
+            .and_then(|a| a.split("Signature=").nth(1))
+            .map(|s| s.trim().to_owned()),
+    }
+}
+
+fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) -> Decision {
     let request_id = new_request_id();
     let mut params = Params::from_query(&request.query);
     if request.has_form_body() {
         params.extend_encoded(&request.body);
     }
     let host = host_id(params.get("RegionId"));
-    let answer_error = |error: ApiError| Decision::Answer {
-        status: error.status,
-        body: error_body(&error, &request_id, &host),
-        request_id: request_id.clone(),
+    let answer_error = |record: &mut RequestRecord, error: ApiError| {
+        record.outcome = error.code.clone();
+        Decision::Answer {
+            status: error.status,
+            body: error_body(&error, &request_id, &host),
+            request_id: request_id.clone(),
+        }
     };
 
     let scheme = detect(request, &params);
@@ -79,36 +142,87 @@ pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
         ),
     };
     let action = action.unwrap_or_default();
+    let known = ACTIONS.contains(&action) || sts::ACTIONS.contains(&action);
+    record.action = if known { action } else { "(unknown)" }.to_owned();
+    record.signature = signature_of(request, &params, scheme);
+    record.instance_id = params.get("InstanceId").unwrap_or_default().to_owned();
     {
         let mut stats = shared.stats();
         stats.requests += 1;
-        let name = if ACTIONS.contains(&action) {
-            action
-        } else {
-            "(unknown)"
-        };
-        *stats.by_action.entry(name.to_owned()).or_default() += 1;
+        *stats.by_action.entry(record.action.clone()).or_default() += 1;
     }
 
-    if let Err(error) = resolve(request, action, version) {
-        return answer_error(error);
-    }
+    let product = match resolve(request, action, version) {
+        Ok(product) => product,
+        Err(error) => return answer_error(record, error),
+    };
+    let now = shared.now();
     let gatekeeper = Gatekeeper {
         keys: &shared.keys,
-        now: shared.clock.now(),
+        now,
         nonces: &shared.nonces,
         monotonic_now: Instant::now(),
     };
-    if let Err(error) = gatekeeper.authenticate(request, &params, scheme) {
-        shared.stats().signature_rejections += 1;
-        return answer_error(error);
+    let caller = if product == Product::Sts && sts::is_anonymous(action) {
+        let checked = match params.get("Timestamp").filter(|t| !t.is_empty()) {
+            Some(timestamp) => gatekeeper.check_time(timestamp),
+            None => Err(ApiError::new(
+                400,
+                "MissingTimestamp",
+                "Timestamp is mandatory for this action.",
+            )),
+        };
+        if let Err(error) = checked {
+            return answer_error(record, error);
+        }
+        None
+    } else {
+        match gatekeeper.authenticate(request, &params, scheme) {
+            Ok(caller) => Some(caller.access_key_id),
+            Err(error) => {
+                shared.stats().signature_rejections += 1;
+                return answer_error(record, error);
+            }
+        }
+    };
+    record.access_key_id = caller.clone().unwrap_or_default();
+
+    // The region a request counts against: its RegionId, or the instance's for RenewInstance,
+    // which has none (the real API takes it from the endpoint).
+    record.region = match params.get("RegionId").filter(|r| !r.is_empty()) {
+        Some(region) => region.to_owned(),
+        None if product == Product::Ecs => params
+            .get("InstanceId")
+            .and_then(|id| {
+                let world = shared
+                    .world
+                    .read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                world.find(id, now).map(|i| i.region.to_string())
+            })
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    if shared
+        .throttle
+        .over_limit(action, &record.region, Instant::now())
+    {
+        shared.stats().throttled += 1;
+        return answer_error(
+            record,
+            ApiError::new(
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            ),
+        );
     }
 
     let fault = shared
         .faults
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .next(action);
+        .next(action, product == Product::Ecs);
     if fault.is_some() {
         shared.stats().faults_injected += 1;
     }
@@ -116,16 +230,34 @@ pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
         Some(FaultKind::Timeout) => return Decision::Hold,
         Some(kind) => {
             if let Some(error) = kind.error() {
-                return answer_error(error);
+                return answer_error(record, error);
             }
         }
         None => {}
     }
 
+    if product == Product::Sts {
+        return match sts::dispatch(
+            &shared.roles,
+            &shared.keys,
+            action,
+            &params,
+            caller.as_deref(),
+            now,
+        ) {
+            Ok(body) => Decision::Answer {
+                status: 200,
+                body: body.with_request_id(&request_id),
+                request_id,
+            },
+            Err(error) => answer_error(record, error),
+        };
+    }
+
     if actions::is_mutating(action) {
         shared.stats().mutating_requests += 1;
     }
-    let outcome = actions::dispatch(&shared.world, action, &params, shared.clock.now());
+    let outcome = actions::dispatch(&shared.world, action, &params, now);
     if let Ok((_, effect)) = &outcome {
         let mut stats = shared.stats();
         if let Some(id) = &effect.renewed {
@@ -133,6 +265,16 @@ pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
         }
         if effect.modified {
             stats.modifications += 1;
+        }
+        drop(stats);
+        if let (Some(id), false) = (&effect.renewed, shared.renewal_lag.is_zero()) {
+            let mut world = shared
+                .world
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(instance) = world.find_mut(id, now) {
+                instance.hide_renewal(effect.renewed_from, Instant::now() + shared.renewal_lag);
+            }
         }
     }
     if fault == Some(FaultKind::DropAfterCommit) {
@@ -144,12 +286,16 @@ pub(crate) fn process(shared: &Shared, request: &HttpRequest) -> Decision {
             body: fields.with_request_id(&request_id),
             request_id,
         },
-        Err(error) => answer_error(error),
+        Err(error) => answer_error(record, error),
     }
 }
 
-/// Checks the request addresses an API the emulator serves.
-fn resolve(request: &HttpRequest, action: &str, version: Option<&str>) -> Result<(), ApiError> {
+/// Checks the request addresses an API the emulator serves, and says which.
+fn resolve(
+    request: &HttpRequest,
+    action: &str,
+    version: Option<&str>,
+) -> Result<Product, ApiError> {
     let path_ok = request.path.is_empty() || request.path == "/";
     let method_ok = request.method == "GET" || request.method == "POST";
     if !path_ok || !method_ok {
@@ -162,7 +308,9 @@ fn resolve(request: &HttpRequest, action: &str, version: Option<&str>) -> Result
             "Action is mandatory for this action.",
         ));
     }
-    if !ACTIONS.contains(&action) {
+    let ecs = ACTIONS.contains(&action);
+    let sts = sts::ACTIONS.contains(&action);
+    if !ecs && !sts {
         return Err(actions::api_not_found());
     }
     match version.filter(|v| !v.is_empty()) {
@@ -171,14 +319,17 @@ fn resolve(request: &HttpRequest, action: &str, version: Option<&str>) -> Result
             "MissingVersion",
             "Version is mandatory for this action.",
         )),
-        Some(VERSION) => Ok(()),
-        // [UNCONFIRMED] code: the gateway's answer to an API version ECS does not have.
+        Some(VERSION) if ecs => Ok(Product::Ecs),
+        Some(sts::VERSION) if sts => Ok(Product::Sts),
+        // [UNCONFIRMED] code: the gateway's answer to an API version the product does not have.
         Some(other) => Err(ApiError::new(
             400,
             "InvalidVersion",
             format!(
-                "Specified parameter Version is not valid: {}; ECS is served at {VERSION}.",
-                super::wire::quote_value(other)
+                "Specified parameter Version is not valid: {}; {} is served at {}.",
+                super::wire::quote_value(other),
+                if ecs { "ECS" } else { "STS" },
+                if ecs { VERSION } else { sts::VERSION },
             ),
         )),
     }

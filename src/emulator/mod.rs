@@ -8,10 +8,17 @@
 //! `renewctl emulator`. It deliberately shares no code with the client in `src/cloud/` (its own
 //! signature checks, encoding, time helpers and JSON), so a client bug cannot hide behind it.
 //!
+//! Besides ECS it serves what credential tests need, on the same listener: STS (`sts.rs`,
+//! AssumeRole and AssumeRoleWithOIDC, routed by `Version=2015-04-01`) and the ECS instance
+//! metadata service (`metadata.rs`, under `/latest/`). The keys they issue (`keys.rs`) are
+//! accepted by the ECS API until they expire. It also throttles by rate like ECS
+//! (`throttle.rs`) and keeps a log of every request (`requests.rs`) for tests that assert exact
+//! call sequences.
+//!
 //! Layout: `fleet` (file format) and `generate` (synthetic fleets) → `state` (live instances,
 //! ClientTokens) → `actions/` (one file per API action) ← `gateway` (pipeline: scheme, auth in
-//! `verify/`, `faults`, stats) ← `server` (hyper). `wire`, `params`, `encode`, `clock`, `catalog`
-//! are shared leaves.
+//! `verify/`, `throttle`, `faults`, stats, log) ← `server` (hyper). `wire`, `params`, `encode`,
+//! `clock`, `catalog` are shared leaves.
 
 mod actions;
 mod catalog;
@@ -21,12 +28,17 @@ mod faults;
 mod fleet;
 mod gateway;
 mod generate;
+mod keys;
+mod metadata;
 mod params;
 mod request;
+mod requests;
 mod server;
 mod standalone;
 mod state;
 mod stats;
+mod sts;
+mod throttle;
 mod verify;
 mod wire;
 
@@ -40,13 +52,20 @@ use tokio::sync::watch;
 pub use clock::Clock;
 pub use faults::{FaultKind, Faults};
 pub use fleet::{Fleet, FleetError, FleetProblem};
+pub use keys::IssuedCredentials;
+pub use requests::RequestRecord;
 pub use standalone::run_standalone;
 pub use state::EmulatedInstance;
 pub use stats::Stats;
+pub use throttle::RateLimit;
 
 use faults::FaultPlan;
 use gateway::Shared;
+use keys::KeyStore;
+use metadata::MetadataService;
+use requests::RequestLog;
 use state::World;
+use throttle::Throttle;
 use verify::nonce::NonceMemory;
 
 /// How an emulator behaves besides its fleet.
@@ -60,6 +79,11 @@ pub struct EmulatorOptions {
     pub clock: Clock,
     /// Seed of the fault PRNG: the same seed and request order inject the same faults.
     pub fault_seed: u64,
+    /// Throttling by rate, per action and region (`--rate-limit`).
+    pub rate_limits: Vec<RateLimit>,
+    /// How long DescribeInstances keeps showing the old ExpiredTime after a renewal (the real
+    /// API lags; renewctl's verification after apply must cope).
+    pub renewal_lag: Duration,
 }
 
 /// A running emulator. Dropping it stops the server without waiting; [`EmulatorHandle::shutdown`]
@@ -90,12 +114,18 @@ pub async fn start(
     let world = World::build(&fleet, options.clock.now());
     let shared = Arc::new(Shared {
         world: RwLock::new(world),
-        keys: fleet.access_keys,
+        keys: KeyStore::new(fleet.access_keys),
+        roles: fleet.roles,
+        metadata: MetadataService::new(fleet.metadata),
         nonces: NonceMemory::default(),
         faults: Mutex::new(FaultPlan::new(options.faults, options.fault_seed)),
+        throttle: Throttle::new(options.rate_limits),
         stats: Mutex::new(Stats::default()),
+        log: Mutex::new(RequestLog::default()),
         clock: options.clock,
+        clock_offset: std::sync::atomic::AtomicI64::new(0),
         latency: options.latency,
+        renewal_lag: options.renewal_lag,
     });
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, Arc::clone(&shared), stopped));
@@ -134,9 +164,32 @@ impl EmulatorHandle {
             .and_then(|k| k.security_token.clone())
     }
 
+    /// Every temporary key STS and the metadata service have issued, oldest first.
+    pub fn issued_credentials(&self) -> Vec<IssuedCredentials> {
+        self.shared.keys.issued_credentials()
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.log().snapshot()
+    }
+
+    /// Moves the emulator's clock forward (signature times, expiries, issued credentials), so a
+    /// test can let temporary credentials age without waiting.
+    pub fn advance_clock(&self, by: jiff::SignedDuration) {
+        self.shared
+            .clock_offset
+            .fetch_add(by.as_secs(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Forgets the request log (a test that prepared state asserts only what follows).
+    pub fn clear_requests(&self) {
+        self.shared.log().clear();
+    }
+
     /// The emulator's current time.
     pub fn now(&self) -> jiff::Timestamp {
-        self.shared.clock.now()
+        self.shared.now()
     }
 
     /// A snapshot of the counters.
@@ -146,7 +199,7 @@ impl EmulatorHandle {
 
     /// The current state of one instance; `None` if it does not exist or has been released.
     pub fn instance(&self, id: &str) -> Option<EmulatedInstance> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let world = self
             .shared
             .world
@@ -190,7 +243,7 @@ impl EmulatorHandle {
     /// Ids of fleet instances already released (expired more than 15 days ago), which the
     /// emulator never shows; a user wondering where they went is told at start.
     pub(crate) fn released_instance_ids(&self) -> Vec<String> {
-        let now = self.shared.clock.now();
+        let now = self.shared.now();
         let world = self
             .shared
             .world

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 server around the gateway (hyper): accepts connections until shut down, reads
-//! each request (body capped), answers `GET /_emulator/stats` itself, and turns the gateway's
+//! each request (body capped), answers `GET /_emulator/stats` itself, hands `/latest/…` to the
+//! instance metadata service (after the configured latency), and turns the gateway's
 //! decision into an answer after the configured latency, a connection held open (timeout fault)
 //! or a connection closed without an answer (drop-after-commit fault).
 //!
@@ -118,6 +119,9 @@ async fn handle(
     if request.uri().path().starts_with("/_emulator/") {
         return Ok(control(&shared, &request));
     }
+    if request.uri().path().starts_with("/latest/") {
+        return Ok(metadata(&shared, &request, &mut shutdown).await);
+    }
     let (parts, body) = request.into_parts();
     let body =
         match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
@@ -178,6 +182,46 @@ async fn handle(
         } => Ok(json_response(status, body, &request_id)),
         Decision::Hold | Decision::Drop => Err(NoAnswer),
     }
+}
+
+/// The instance metadata service: plain answers, no API envelope, logged and counted apart.
+async fn metadata(
+    shared: &Shared,
+    request: &Request<Incoming>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Response<Full<Bytes>> {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let answer = shared
+        .metadata
+        .answer(&shared.keys, &method, &path, header, shared.now());
+    shared.stats().metadata_requests += 1;
+    shared.log().push(super::requests::RequestRecord {
+        action: format!("{method} {path}"),
+        outcome: answer.status.to_string(),
+        ..Default::default()
+    });
+    if !shared.latency.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(shared.latency) => {}
+            _ = stopped(shutdown) => {}
+        }
+    }
+    let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(answer.content_type),
+    );
+    response
 }
 
 /// The unsigned control endpoints for out-of-process tests.

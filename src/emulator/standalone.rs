@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::{EmulatorOptions, Faults, Fleet, start};
+use super::{EmulatorOptions, Faults, Fleet, RateLimit, start};
 use crate::cli::args::EmulatorArgs;
 
 pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
@@ -20,6 +20,12 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
         })?,
     };
     let faults = Faults::from_flags(&args.faults).map_err(anyhow::Error::msg)?;
+    let rate_limits = args
+        .rate_limits
+        .iter()
+        .map(|spec| RateLimit::parse(spec))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let fleet = Fleet::load(&args.fleet)?;
     // Listen for the stop signals before announcing the port, so a supervisor that sends
     // SIGTERM as soon as it has read the first line never kills us mid-way.
@@ -34,6 +40,7 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
     let options = EmulatorOptions {
         latency,
         faults,
+        rate_limits,
         ..EmulatorOptions::default()
     };
     let handle = start(fleet, args.listen, options).await.with_context(|| {

@@ -45,9 +45,26 @@ pub(crate) struct Instance {
     pub period_unit: Text,
     pub tags: Vec<(Text, Text)>,
     pub monthly_price: f64,
+    /// After a renewal, while the API still shows the old expiry (`renewal_lag`): until when,
+    /// and what it shows.
+    pub lagging_expiry: Option<(std::time::Instant, Option<Timestamp>)>,
 }
 
 impl Instance {
+    /// The expiry DescribeInstances shows: the old one while a renewal is not yet visible.
+    pub(crate) fn shown_expired_time(&self) -> Option<Timestamp> {
+        match self.lagging_expiry {
+            Some((until, old)) if std::time::Instant::now() < until => old,
+            _ => self.expired_time,
+        }
+    }
+
+    /// Keeps showing `old` as the expiry until `until`, as the real API lags after a renewal
+    /// (ecs-api.md §3.6).
+    pub(crate) fn hide_renewal(&mut self, old: Option<Timestamp>, until: std::time::Instant) {
+        self.lagging_expiry = Some((until, old));
+    }
+
     pub(crate) fn zone(&self) -> String {
         format!("{}-{}", self.region, self.zone_letter)
     }
@@ -316,6 +333,7 @@ fn materialise(spec: InstanceSpec, region: &Arc<str>, start: Timestamp) -> Insta
         period_unit: spec.period_unit,
         tags: spec.tags,
         monthly_price,
+        lagging_expiry: None,
     }
 }
 

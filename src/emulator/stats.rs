@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// What the emulator has seen since it started.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
-    /// Every API request received (the `/_emulator/*` endpoints excluded), answered or not.
+    /// Every API request received, ECS and STS (the `/_emulator/*` endpoints and the metadata
+    /// service excluded), answered or not.
     pub requests: u64,
     /// Requests per action name as sent; names the emulator does not serve count under
     /// `(unknown)` so a scanner cannot grow this map without bound.
@@ -29,6 +30,12 @@ pub struct Stats {
     pub signature_rejections: u64,
     /// Faults injected, by rate or by script.
     pub faults_injected: u64,
+    /// Requests refused with `Throttling.User` because a rate limit (`--rate-limit`) was reached.
+    #[serde(default)]
+    pub throttled: u64,
+    /// Requests to the instance metadata service (`/latest/…`), which are not API requests.
+    #[serde(default)]
+    pub metadata_requests: u64,
 }
 
 impl Stats {

@@ -157,6 +157,7 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
         Effect {
             renewed: None,
             modified: true,
+            renewed_from: None,
         },
     ))
 }

@@ -261,7 +261,7 @@ pub(super) fn instance_view(instance: &Instance, now: Timestamp) -> InstanceView
         instance_charge_type: instance.charge_type.as_str(),
         sale_cycle: if instance.is_prepaid() { "Month" } else { "" },
         expired_time: instance
-            .expired_time
+            .shown_expired_time()
             .map(format_minute)
             .unwrap_or_else(|| NO_EXPIRY.to_owned()),
         start_time: creation.clone(),

@@ -43,6 +43,8 @@ pub(crate) struct Effect {
     pub renewed: Option<String>,
     /// Renewal attributes were changed.
     pub modified: bool,
+    /// The expiry before the renewal, when money was spent.
+    pub renewed_from: Option<jiff::Timestamp>,
 }
 
 pub(crate) type Outcome = Result<(Body, Effect), ApiError>;

@@ -98,6 +98,7 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
         Effect {
             renewed: Some(id),
             modified: false,
+            renewed_from: Some(old),
         },
     ))
 }

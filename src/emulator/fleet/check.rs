@@ -70,10 +70,15 @@ pub(super) fn check(doc: FleetDoc, problems: &mut Vec<FleetProblem>) -> Fleet {
             }
         }
     }
+    let roles = super::ram::check_roles(doc.roles, |field, message| p.push(field, message));
+    let metadata =
+        super::ram::check_metadata(doc.metadata, |field, message| p.push(field, message));
     Fleet {
         access_keys,
         regions,
         generate,
+        roles,
+        metadata,
     }
 }
 
@@ -109,10 +114,21 @@ fn check_access_keys(docs: Vec<AccessKeyDoc>, p: &mut Problems<'_>) -> Vec<Acces
                 format!("access key {} is listed twice", doc.id),
             );
         }
+        let expires_at = doc.expired_time.as_deref().and_then(|text| {
+            let parsed = parse_api_time(text);
+            if parsed.is_none() {
+                p.push(
+                    format!("{field}.expired_time"),
+                    "a UTC time such as 2026-12-01T16:00Z",
+                );
+            }
+            parsed
+        });
         keys.push(AccessKey {
             id: doc.id,
             secret: doc.secret,
             security_token: doc.security_token.filter(|t| !t.is_empty()),
+            expires_at,
         });
     }
     keys

@@ -17,6 +17,10 @@ pub(super) struct FleetDoc {
     pub(super) regions: UniqueMap<Option<Vec<InstanceDoc>>>,
     #[serde(default)]
     pub(super) generate: Option<GenerateDoc>,
+    #[serde(default)]
+    pub(super) roles: Vec<RoleDoc>,
+    #[serde(default)]
+    pub(super) metadata: Option<MetadataDoc>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +30,37 @@ pub(super) struct AccessKeyDoc {
     pub(super) secret: String,
     #[serde(default)]
     pub(super) security_token: Option<String>,
+    #[serde(default)]
+    pub(super) expired_time: Option<String>,
+}
+
+/// A RAM role STS can issue credentials for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleDoc {
+    pub(super) arn: String,
+    #[serde(default)]
+    pub(super) max_session_duration: Option<u32>,
+    #[serde(default)]
+    pub(super) trusted_keys: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) oidc: Option<OidcDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OidcDoc {
+    pub(super) provider_arn: String,
+    pub(super) token: String,
+}
+
+/// The instance metadata service of the machine renewctl "runs on".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MetadataDoc {
+    pub(super) role: String,
+    #[serde(default)]
+    pub(super) mode: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@
 
 mod check;
 mod document;
+mod ram;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use jiff::Timestamp;
 pub(crate) use check::canonical;
 use check::check;
 use document::FleetDoc;
+pub(crate) use ram::{Metadata, MetadataMode, Role};
 
 /// A parsed, checked fleet file, ready to be served by [`super::start`].
 #[derive(Clone)]
@@ -28,15 +30,18 @@ pub struct Fleet {
     pub(crate) access_keys: Vec<AccessKey>,
     pub(crate) regions: BTreeMap<String, Vec<InstanceSpec>>,
     pub(crate) generate: Vec<GenerateSpec>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) metadata: Option<Metadata>,
 }
 
 /// An access key pair of the emulated account; with `security_token` it is an STS key and every
-/// request must carry that token.
+/// request must carry that token. STS keys expire; long-lived ones do not.
 #[derive(Clone)]
 pub(crate) struct AccessKey {
     pub id: String,
     pub secret: String,
     pub security_token: Option<String>,
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

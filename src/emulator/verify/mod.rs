@@ -16,6 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::clock::parse_request_time;
 use super::fleet::AccessKey;
+use super::keys::KeyStore;
 use super::params::Params;
 use super::request::HttpRequest;
 use super::wire::{ApiError, quote_value};
@@ -58,7 +59,7 @@ pub(crate) struct Caller {
 
 /// Everything authentication needs besides the request.
 pub(crate) struct Gatekeeper<'a> {
-    pub keys: &'a [AccessKey],
+    pub keys: &'a KeyStore,
     pub now: Timestamp,
     pub nonces: &'a NonceMemory,
     pub monotonic_now: Instant,
@@ -96,7 +97,7 @@ impl Gatekeeper<'_> {
         let timestamp = present("Timestamp").ok_or_else(|| missing("Timestamp"))?;
         self.check_time(timestamp)?;
         let key = self.key(key_id)?;
-        check_token(key, params.get("SecurityToken"))?;
+        check_token(&key, params.get("SecurityToken"), self.now)?;
 
         let string_to_sign = v2::string_to_sign(&request.method, params.unique());
         if v2::signature(&key.secret, &string_to_sign) != signature {
@@ -154,7 +155,7 @@ impl Gatekeeper<'_> {
         }
 
         let key = self.key(&auth.credential)?;
-        check_token(key, request.header("x-acs-security-token"))?;
+        check_token(&key, request.header("x-acs-security-token"), self.now)?;
 
         let body_hash = v3::sha256_hex(&request.body);
         if claimed_hash.trim() != body_hash {
@@ -195,7 +196,9 @@ impl Gatekeeper<'_> {
         })
     }
 
-    fn check_time(&self, text: &str) -> Result<(), ApiError> {
+    /// Checks a request time (`Timestamp`, `x-acs-date`) against the clock; anonymous requests
+    /// (AssumeRoleWithOIDC) are checked by this alone.
+    pub(crate) fn check_time(&self, text: &str) -> Result<(), ApiError> {
         let at = parse_request_time(text).ok_or_else(|| {
             ApiError::new(
                 400,
@@ -220,8 +223,8 @@ impl Gatekeeper<'_> {
         Ok(())
     }
 
-    fn key(&self, id: &str) -> Result<&AccessKey, ApiError> {
-        self.keys.iter().find(|k| k.id == id).ok_or_else(|| {
+    fn key(&self, id: &str) -> Result<AccessKey, ApiError> {
+        self.keys.find(id).ok_or_else(|| {
             ApiError::new(
                 404,
                 "InvalidAccessKeyId.NotFound",
@@ -243,11 +246,22 @@ impl Gatekeeper<'_> {
     }
 }
 
-/// An STS key needs its token on every request; a permanent key must not carry one.
-fn check_token(key: &AccessKey, sent: Option<&str>) -> Result<(), ApiError> {
+/// An STS key needs its token on every request, until it expires; a permanent key must not carry
+/// one.
+fn check_token(key: &AccessKey, sent: Option<&str>, now: Timestamp) -> Result<(), ApiError> {
     let sent = sent.filter(|t| !t.is_empty());
     match (&key.security_token, sent) {
         (None, None) => Ok(()),
+        // [UNCONFIRMED] code and status: the gateway's answer to an expired STS token.
+        (Some(expected), Some(sent))
+            if expected == sent && key.expires_at.is_some_and(|at| at <= now) =>
+        {
+            Err(ApiError::new(
+                400,
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ))
+        }
         (Some(expected), Some(sent)) if expected == sent => Ok(()),
         (Some(_), None) => Err(ApiError::new(
             400,
