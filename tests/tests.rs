@@ -15,6 +15,8 @@
 //!   fuzz targets of fuzz/, in CI form).
 //! - `money`: concurrent applies of one saved plan, and an apply killed half-way, renew each
 //!   instance once.
+//! - `faults`: apply under injected faults over 200 seeds: converged within three rounds,
+//!   nothing renewed twice, every outcome true.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 //! - `cli_cloud`: the binary's cloud access: `whoami` per kind of credentials,
@@ -38,6 +40,7 @@ mod credential_refresh;
 mod credentials;
 mod emulator_http;
 mod emulator_wire;
+mod faults;
 mod hostile;
 mod markdown;
 mod money;
