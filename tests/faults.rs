@@ -97,10 +97,10 @@ async fn run_seed(seed: u64) -> Result<(), String> {
         let report = apply(&api, &plan, |_| {}).await;
         for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
             // Every change ends with a verdict, and a reported success is the truth.
-            if let Outcome::Skipped { why } = outcome {
-                if why == "not attempted" {
-                    return Err(format!("{}: never attempted", change.instance_id));
-                }
+            if let Outcome::Skipped { why } = outcome
+                && why == "not attempted"
+            {
+                return Err(format!("{}: never attempted", change.instance_id));
             }
             if matches!(outcome, Outcome::Succeeded { .. }) {
                 let now = emu
