@@ -17,11 +17,9 @@ pub fn parse_api(text: &str) -> Option<Timestamp> {
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Some(ts);
     }
-    // jiff accepts `HH:mmZ` in RFC 3339-ish input on recent versions; fall back to adding seconds.
-    let (date_time, z) = text.split_at(text.len().checked_sub(1)?);
-    if z != "Z" {
-        return None;
-    }
+    // The API's minute form has no seconds: add them. (`strip_suffix`, not byte slicing: the
+    // text comes from the network and may end in any character; found by fuzzing.)
+    let date_time = text.strip_suffix('Z')?;
     format!("{date_time}:00Z").parse::<Timestamp>().ok()
 }
 
@@ -51,6 +49,9 @@ mod tests {
         assert!(parse_api("2026-12-01").is_none());
         assert!(parse_api("").is_none());
         assert!(parse_api("yesterday").is_none());
+        // Multi-byte characters at the end (a fuzzer's find: this used to panic).
+        assert!(parse_api("1013-`2-00T16:0Н").is_none());
+        assert!(parse_api("Н").is_none());
     }
 
     #[test]

@@ -100,6 +100,16 @@ proptest! {
     }
 }
 
+/// Inputs the fuzzers of fuzz/ found crashing, kept as regression cases (the first byte selects
+/// the HTTP status, as in the api_answer target).
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    let crash = include_bytes!("data/fuzz-regressions/api_answer-expiry-multibyte");
+    let (_, body) = crash.split_first().expect("non-empty");
+    let err = decode_instances(200, body).unwrap_err();
+    assert!(err.contains("ExpiredTime"), "{err}");
+}
+
 #[test]
 fn the_complete_answer_reads() {
     assert_eq!(
