@@ -83,21 +83,6 @@ fn tag_selector(policy: &RenewalPolicy) -> Option<&BTreeMap<String, String>> {
     policy.selector.tags.as_ref()
 }
 
-/// The first setting on which two policies differ, if any.
-fn first_difference(a: &RenewalPolicy, b: &RenewalPolicy) -> Option<&'static str> {
-    if a.renewal != b.renewal {
-        Some("renewal")
-    } else if a.auto_renew_period() != b.auto_renew_period() {
-        Some("auto_renew_period")
-    } else if a.min_remaining() != b.min_remaining() {
-        Some("min_remaining")
-    } else if a.min_remaining().is_some() && a.renew_step() != b.renew_step() {
-        Some("renew_period")
-    } else {
-        None
-    }
-}
-
 /// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
 /// auto-renew attribute to read (conflicts are found later, by `govern`).
 pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
@@ -139,7 +124,7 @@ pub fn govern<'a>(
     };
     let governing = &desired.policies[first];
     for &other in rest {
-        if let Some(setting) = first_difference(governing, &desired.policies[other]) {
+        if let Some(setting) = governing.first_difference(&desired.policies[other]) {
             return Err(Conflict {
                 instance_id: instance.instance_id.clone(),
                 first: governing.name.clone(),

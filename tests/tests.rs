@@ -2,12 +2,16 @@
 //!
 //! - `support`: fixtures shared by the tests (instances, configs, a fixed "now").
 //! - `config`: parsing and validating renewal.yaml, one test per rule and per error class.
+//! - `diagnostics`: the broken-config corpus and its recorded diagnostics (insta snapshots),
+//!   warnings, and `renewctl validate` exit codes and limits.
 //! - `planner`: the pure planner, one table of cases per rule of DESIGN.md §2 and §5.
 //! - `client`: the real HTTP client against the emulator over loopback: every action, both
 //!   signature schemes, every error path, retries and idempotent renewals.
 //! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
 //! - `emulator_http`: the emulator's faults, latency, stats endpoint, refusals, concurrency and
 //!   the `renewctl emulator` command.
+//! - `schema`: schemas/renewal.schema.json generated from the model, `renewctl schema`, and an
+//!   independent validator (boon) on the examples and the broken corpus.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
 //!   refusals, secrets.
 
@@ -16,6 +20,8 @@ mod support;
 mod cli;
 mod client;
 mod config;
+mod diagnostics;
 mod emulator_http;
 mod emulator_wire;
 mod planner;
+mod schema;

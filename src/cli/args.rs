@@ -64,6 +64,8 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start the built-in emulator with the example fleet, then plan, apply and plan again.
     Demo,
+    /// Print the JSON Schema of renewal.yaml (for editors: completion and checks as you type).
+    Schema,
 }
 
 #[derive(Debug, Args)]

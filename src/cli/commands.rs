@@ -1,37 +1,16 @@
-//! The commands: validate, plan, apply. Each reads its inputs, calls the core, and renders.
+//! The commands: plan, apply. Each reads its inputs, calls the core, and renders.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
-use super::args::{ApplyArgs, ConfigArg, Format, GlobalArgs, PlanArgs};
+use super::args::{ApplyArgs, Format, GlobalArgs, PlanArgs};
 use super::context::{client_from_env, load_config, make_plan};
 use crate::apply::{Report, apply};
 use crate::cloud::EcsApi;
 use crate::plan::Plan;
 use crate::render;
-
-pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
-    let config = load_config(&args.config)?;
-    println!(
-        "{} is valid: {} polic{} over {} region{}.",
-        args.config.display(),
-        config.desired.policies.len(),
-        if config.desired.policies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        config.desired.regions.len(),
-        if config.desired.regions.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
-    Ok(0)
-}
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;

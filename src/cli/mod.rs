@@ -3,8 +3,11 @@
 
 pub mod args;
 mod commands;
+mod config_file;
 mod context;
 mod demo;
+mod schema;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -52,10 +55,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
     let global = &cli.global;
     match &cli.command {
-        Command::Validate(args) => commands::validate(args),
+        Command::Validate(args) => validate::validate(args),
         Command::Plan(args) => commands::plan(global, args).await,
         Command::Apply(args) => commands::apply_config(global, args).await,
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
+        Command::Schema => schema::schema(),
     }
 }

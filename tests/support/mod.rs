@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod cmd;
 pub mod emulator;
 
 use std::collections::BTreeMap;
