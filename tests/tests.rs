@@ -10,6 +10,8 @@
 //! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
 //! - `emulator_http`: the emulator's faults, latency, stats endpoint, refusals, concurrency and
 //!   the `renewctl emulator` command.
+//! - `fuzz`: property tests: arbitrary bytes, token soup and YAML values never panic the
+//!   parser; the lenient reader agrees with the model, and the schema with renewctl.
 //! - `schema`: schemas/renewal.schema.json generated from the model, `renewctl schema`, and an
 //!   independent validator (boon) on the examples and the broken corpus.
 //! - `cli`: the binary end to end against the emulator: plan → apply → plan, exit codes,
@@ -23,5 +25,6 @@ mod config;
 mod diagnostics;
 mod emulator_http;
 mod emulator_wire;
+mod fuzz;
 mod planner;
 mod schema;

@@ -83,15 +83,17 @@ impl<'s> SourceMap<'s> {
         (start, start + body.len())
     }
 
-    /// A span of `len` bytes at `offset`.
+    /// A span of `len` bytes at `offset`, kept inside the text (an error at the very end of
+    /// the file gets an empty span there).
     pub fn span(&self, offset: usize, len: usize) -> Span {
         let offset = self.floor_boundary(offset);
+        let end = self.floor_boundary(offset.saturating_add(len));
         let (line, column) = self.line_column(offset);
         Span {
             line,
             column,
             offset,
-            len,
+            len: end - offset,
         }
     }
 
