@@ -83,6 +83,38 @@ fn tag_selector(policy: &RenewalPolicy) -> Option<&BTreeMap<String, String>> {
     policy.selector.tags.as_ref()
 }
 
+/// Why a tag selector does not match these tags (the first listed tag that fails), `None` when
+/// it matches. Agrees with `tags_match`, which stays allocation-free for the planner.
+pub fn tags_mismatch(
+    wanted: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+) -> Option<String> {
+    wanted.iter().find_map(|(key, value)| match tags.get(key) {
+        None => Some(format!("has no tag {key}")),
+        Some(have) if value != "*" && have != value => {
+            Some(format!("tag {key} is {have:?}, the policy wants {value:?}"))
+        }
+        Some(_) => None,
+    })
+}
+
+/// Why `policy` matches `instance`, or why not: what `explain` shows for each policy.
+pub fn match_reason(
+    policy: &RenewalPolicy,
+    instance: &InstanceSnapshot,
+) -> Result<MatchReason, String> {
+    if lists_id(policy, &instance.instance_id) {
+        return Ok(MatchReason::Id);
+    }
+    match tag_selector(policy) {
+        Some(tags) => match tags_mismatch(tags, &instance.tags) {
+            None => Ok(MatchReason::Tags(tags.clone())),
+            Some(why) => Err(why),
+        },
+        None => Err("does not list this id".to_string()),
+    }
+}
+
 /// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
 /// auto-renew attribute to read (conflicts are found later, by `govern`).
 pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
@@ -139,4 +171,34 @@ pub fn govern<'a>(
         reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
         also_matched: rest.to_vec(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn mismatch_reasons_agree_with_matching() {
+        let have = tags(&[("env", "prod"), ("tier", "web")]);
+        for (wanted, why) in [
+            (tags(&[("env", "prod")]), None),
+            (tags(&[("env", "*"), ("tier", "web")]), None),
+            (tags(&[]), None),
+            (tags(&[("team", "batch")]), Some("has no tag team")),
+            (
+                tags(&[("env", "staging")]),
+                Some("tag env is \"prod\", the policy wants \"staging\""),
+            ),
+        ] {
+            assert_eq!(tags_mismatch(&wanted, &have).as_deref(), why);
+            assert_eq!(tags_match(&wanted, &have), why.is_none());
+        }
+    }
 }

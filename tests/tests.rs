@@ -10,6 +10,10 @@
 //! - `emulator_wire`: the emulator against the exact bytes the official Python SDK sent.
 //! - `emulator_http`: the emulator's faults, latency, stats endpoint, refusals, concurrency and
 //!   the `renewctl emulator` command.
+//! - `explain`: one instance's state, matching policies, governing policy and its part of the
+//!   plan (identical to `plan`'s), against the emulator.
+//! - `export`: `renewctl export` then `plan` makes no change: grouping and tag cover, a
+//!   property over random fleets, the example fleet and 1,000 generated instances.
 //! - `fuzz`: property tests: arbitrary bytes, token soup and YAML values never panic the
 //!   parser; the lenient reader agrees with the model, and the schema with renewctl.
 //! - `schema`: schemas/renewal.schema.json generated from the model, `renewctl schema`, and an
@@ -25,6 +29,8 @@ mod config;
 mod diagnostics;
 mod emulator_http;
 mod emulator_wire;
+mod explain;
+mod export;
 mod fuzz;
 mod planner;
 mod schema;

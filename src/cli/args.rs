@@ -66,6 +66,22 @@ pub enum Command {
     Demo,
     /// Print the JSON Schema of renewal.yaml (for editors: completion and checks as you type).
     Schema,
+    /// Show one instance: its observed renewal, every policy that matches it and why, which one
+    /// governs it, and what the plan would do to it.
+    Explain(ExplainArgs),
+
+    /// Write a renewal.yaml that declares the live renewal of the observed instances, so that a
+    /// first plan makes no change.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The instance id, e.g. i-bp1abc0000000001.
+    #[arg(value_name = "INSTANCE_ID")]
+    pub instance_id: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -116,4 +132,30 @@ pub struct EmulatorArgs {
     /// and RATE between 0 and 1. May be repeated.
     #[arg(long = "fault", value_name = "KIND=RATE")]
     pub faults: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A region to export (repeat for several). Default: the regions of the -c file.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only instances carrying this tag (repeat: all must match; VALUE * accepts any value).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = super::export::parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Write the export to FILE instead of printing it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show the difference between the -c file and the export (printed instead of the export;
+    /// still written with -o).
+    #[arg(long)]
+    pub diff: bool,
+    /// The current desired-state file: compared with --diff, and where the regions come from
+    /// when no --region is given.
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "renewal.yaml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
 }

@@ -6,6 +6,8 @@ mod commands;
 mod config_file;
 mod context;
 mod demo;
+mod explain;
+mod export;
 mod schema;
 mod validate;
 
@@ -61,5 +63,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
         Command::Schema => schema::schema(),
+        Command::Explain(args) => explain::explain(global, args).await,
+        Command::Export(args) => export::export(global, args).await,
     }
 }
