@@ -155,3 +155,47 @@ fn bad_bytes_give_an_error_not_a_panic() {
         assert!(text.contains("renewal.yaml"), "{text}");
     }
 }
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_read_like_plain_text() {
+    let plain = "version: 1\nregions: [cn-hangzhou]\npolicies:\n  - name: a\n    match: {tags: {env: prod}}\n    renewal: manual\n";
+    let with_bom = format!("\u{feff}{plain}");
+    let crlf = plain.replace('\n', "\r\n");
+    let expected = desired::parse(plain.as_bytes(), "renewal.yaml")
+        .unwrap()
+        .desired;
+    for text in [with_bom, crlf.clone()] {
+        let config = desired::parse(text.as_bytes(), "renewal.yaml").unwrap();
+        assert_eq!(config.desired, expected);
+        assert_ne!(config.digest, desired::digest(plain.as_bytes()));
+    }
+    // Places are counted in lines as the editor shows them.
+    let broken = crlf.replace("renewal: manual", "renewal: manul");
+    let text = rendered(&broken);
+    assert!(text.contains("--> renewal.yaml:6:14"), "{text}");
+}
+
+#[test]
+fn anchors_and_aliases_share_values() {
+    let text = [
+        "version: 1",
+        "regions: [cn-hangzhou]",
+        "policies:",
+        "  - name: a",
+        "    match: {tags: &prod {env: prod}}",
+        "    renewal: auto",
+        "    auto_renew_period: &p 1 month",
+        "  - name: b",
+        "    match: {tags: *prod}",
+        "    renewal: auto",
+        "    auto_renew_period: *p",
+    ]
+    .join("\n");
+    let config = desired::parse(text.as_bytes(), "renewal.yaml").unwrap();
+    let [a, b] = &config.desired.policies[..] else {
+        panic!("two policies expected")
+    };
+    assert_eq!(a.selector, b.selector);
+    assert_eq!(a.auto_renew_period(), b.auto_renew_period());
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}

@@ -154,6 +154,23 @@ fn validate_exits_1_with_the_same_diagnostics_and_0_for_the_examples() {
 }
 
 #[test]
+fn snippets_are_coloured_only_when_colour_is_wanted() {
+    let file = "tests/configs/broken/unknown-key-policy.yaml";
+    let out = run(renewctl()
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["validate", "-c", file]));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains('\u{1b}'), "no colour: {}", out.stderr);
+    let out = run(renewctl()
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["--no-color", "validate", "-c", file]));
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains('\u{1b}'), "colour despite --no-color");
+}
+
+#[test]
 fn an_oversized_file_is_refused_without_reading_it_all() {
     let dir = tempdir();
     let path = dir.join("renewal.yaml");

@@ -415,4 +415,17 @@ fn export_refuses_without_regions_or_with_a_malformed_tag() {
         out.stderr
     );
     assert_eq!(emu.stats().requests, 0);
+    let out = run(renewctl_at(&emu).args([
+        "export",
+        "--region",
+        "cn-hangzhou",
+        "-o",
+        "no-such-dir/renewal.yaml",
+    ]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("cannot write no-such-dir/renewal.yaml"),
+        "{}",
+        out.stderr
+    );
 }

@@ -87,6 +87,9 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
             return Err(fail(lossy, vec![diagnostic]));
         }
     };
+    // A UTF-8 byte order mark means nothing, and yaml_serde 0.10.7 misreads a document that
+    // starts with one as several documents: drop it (the digest still covers every byte).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(fail(
             text.to_string(),
@@ -104,18 +107,10 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
 
     let (draft, mut diagnostics) = read::read(&root);
     let desired = match draft.desired() {
-        Some(read) => match serde_yaml::from_str::<DesiredState>(text) {
-            Ok(typed) if typed == read => Some(typed),
-            Ok(_) => {
-                diagnostics.push(Diagnostic::error(
-                    FieldPath::root(),
-                    "renewctl read this file two ways and got two different results",
-                    "this is a bug in renewctl: please report it with the file",
-                ));
-                None
-            }
-            Err(err) => {
-                diagnostics.push(from_yaml_error(&err));
+        Some(read) => match reconcile(read, serde_yaml::from_str::<DesiredState>(text)) {
+            Ok(desired) => Some(desired),
+            Err(d) => {
+                diagnostics.push(d);
                 None
             }
         },
@@ -218,6 +213,23 @@ fn second_document(text: &str) -> Option<usize> {
     None
 }
 
+/// The model's own deserialization must agree with the lenient reader: the file is used only
+/// when both read it, and read it the same.
+fn reconcile(
+    read: DesiredState,
+    typed: Result<DesiredState, serde_yaml::Error>,
+) -> Result<DesiredState, Diagnostic> {
+    match typed {
+        Ok(typed) if typed == read => Ok(typed),
+        Ok(_) => Err(Diagnostic::error(
+            FieldPath::root(),
+            "renewctl read this file two ways and got two different results",
+            "this is a bug in renewctl: please report it with the file",
+        )),
+        Err(err) => Err(from_yaml_error(&err)),
+    }
+}
+
 /// A parser error from the model's own deserialization, with its place and a hint. Reached only
 /// if the lenient reader missed something the model refuses.
 fn from_yaml_error(err: &serde_yaml::Error) -> Diagnostic {
@@ -257,4 +269,39 @@ fn looks_like_path(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.[]-".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(version: u32) -> DesiredState {
+        DesiredState {
+            version,
+            regions: vec!["cn-hangzhou".to_string()],
+            policies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_two_readings_must_agree() {
+        assert_eq!(reconcile(state(1), Ok(state(1))), Ok(state(1)));
+        let d = reconcile(state(1), Ok(state(2))).unwrap_err();
+        assert!(d.message.contains("two different results"), "{d:?}");
+        let typed = serde_yaml::from_str::<DesiredState>("version: x\nregions: []\npolicies: []\n");
+        let d = reconcile(state(1), typed).unwrap_err();
+        assert_eq!(d.location(), Some((1, 10)));
+        assert!(d.message.starts_with("version: invalid type"), "{d:?}");
+    }
+
+    #[test]
+    fn the_parser_s_duplicate_field_place_is_not_shown() {
+        // yaml_serde places this error at the start of the document, which is not where it is.
+        let typed = serde_yaml::from_str::<DesiredState>(
+            "version: 1\nregions: []\nversion: 1\npolicies: []\n",
+        );
+        let d = reconcile(state(1), typed).unwrap_err();
+        assert!(d.message.contains("duplicate field `version`"), "{d:?}");
+        assert_eq!(d.location(), None);
+    }
 }
