@@ -110,7 +110,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
         Some(read) => match reconcile(read, serde_yaml::from_str::<DesiredState>(text)) {
             Ok(desired) => Some(desired),
             Err(d) => {
-                diagnostics.push(d);
+                diagnostics.push(*d);
                 None
             }
         },
@@ -218,15 +218,15 @@ fn second_document(text: &str) -> Option<usize> {
 fn reconcile(
     read: DesiredState,
     typed: Result<DesiredState, serde_yaml::Error>,
-) -> Result<DesiredState, Diagnostic> {
+) -> Result<DesiredState, Box<Diagnostic>> {
     match typed {
         Ok(typed) if typed == read => Ok(typed),
-        Ok(_) => Err(Diagnostic::error(
+        Ok(_) => Err(Box::new(Diagnostic::error(
             FieldPath::root(),
             "renewctl read this file two ways and got two different results",
             "this is a bug in renewctl: please report it with the file",
-        )),
-        Err(err) => Err(from_yaml_error(&err)),
+        ))),
+        Err(err) => Err(Box::new(from_yaml_error(&err))),
     }
 }
 
