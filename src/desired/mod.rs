@@ -18,6 +18,7 @@ pub mod fields;
 pub mod limits;
 pub mod locate;
 pub mod model;
+pub mod overlap;
 pub mod path;
 pub mod period;
 pub mod read;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::diagnostic::{Diagnostic, Target};
 use super::limits::{auto_renew_setting, renew_step};
 use super::model::{DesiredState, Renewal, RenewalPolicy};
+use super::overlap;
 use super::path::FieldPath;
 use super::period::PeriodField;
 use super::read::Draft;
@@ -107,7 +108,7 @@ pub fn check(draft: &Draft) -> Vec<Diagnostic> {
         check_settings(i, policy, &mut out);
     }
 
-    check_overlaps(policies, &mut out);
+    out.extend(overlap::check(policies));
     out
 }
 
@@ -348,67 +349,6 @@ fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
                     "pick one of the accepted values",
                 )
                 .label("not accepted by ECS"),
-            );
-        }
-    }
-}
-
-/// Tag policies that one instance could satisfy both of, and that disagree: a warning naming
-/// both, because `plan` fails for any real instance that matches both (DESIGN.md §2).
-fn check_overlaps(policies: &[(usize, RenewalPolicy)], out: &mut Vec<Diagnostic>) {
-    let tag_policies: Vec<&(usize, RenewalPolicy)> = policies
-        .iter()
-        .filter(|(_, p)| p.selector.ids.is_none() && p.selector.tags.is_some())
-        .collect();
-    for (n, (i, first)) in tag_policies.iter().enumerate() {
-        for (j, second) in tag_policies.iter().skip(n + 1).map(|(j, p)| (j, p)) {
-            if !first.selector.tags_may_overlap(&second.selector) {
-                continue;
-            }
-            let Some(setting) = first.first_difference(second) else {
-                continue;
-            };
-            let union: BTreeMap<&str, &str> = first
-                .selector
-                .tags
-                .iter()
-                .chain(second.selector.tags.iter())
-                .flatten()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .fold(BTreeMap::new(), |mut acc, (k, v)| {
-                    let slot = acc.entry(k).or_insert(v);
-                    if *slot == "*" {
-                        *slot = v;
-                    }
-                    acc
-                });
-            let example: Vec<String> = union
-                .iter()
-                .map(|(k, v)| {
-                    if *v == "*" {
-                        format!("{k}=<any>")
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            out.push(
-                Diagnostic::warning(
-                    FieldPath::policy(*j).at("match.tags"),
-                    format!(
-                        "tag policies {:?} and {:?} can match the same instance (one tagged {}) and disagree on {setting}",
-                        first.name,
-                        second.name,
-                        example.join(", ")
-                    ),
-                    "plan fails for an instance that matches both: make the tags exclusive (one key with different values), align the settings, or list such instances in an ids policy",
-                )
-                .label(format!("overlaps {:?}", first.name))
-                .related(
-                    FieldPath::policy(*i).at("match.tags"),
-                    Target::Value,
-                    format!("{:?} matches here", first.name),
-                ),
             );
         }
     }
