@@ -61,11 +61,7 @@ fn warnings_leave_the_file_valid_and_name_both_policies() {
                 .iter()
                 .all(|w| w.severity == Severity::Warning)
         );
-        let report = desired::report::Report {
-            file: &label,
-            source: &config.source,
-            styled: false,
-        };
+        let report = desired::report::Report::new(&label, &config.source, false);
         let text: Vec<String> = config.warnings.iter().map(|w| report.render(w)).collect();
         insta::assert_snapshot!(format!("warnings-{name}"), text.join("\n"));
     }
@@ -192,6 +188,52 @@ fn an_oversized_file_is_refused_without_reading_it_all() {
     let err = desired::parse(text.as_bytes(), "big.yaml");
     assert!(err.is_ok(), "{err:?}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_flood_of_problems_is_counted_and_the_first_ones_shown() {
+    let mut text = String::from("version: 1\nregions:\n");
+    for i in 0..1000 {
+        text.push_str(&format!("  - X{i}\n"));
+    }
+    text.push_str("policies: []\n");
+    let err = desired::parse(text.as_bytes(), "flood.yaml").unwrap_err();
+    assert_eq!(err.diagnostics.len(), desired::MAX_DIAGNOSTICS);
+    assert_eq!(err.errors(), 1000);
+    let shown = err.to_string();
+    assert!(shown.contains("\"X199\" is not a region id"), "{shown}");
+    assert!(!shown.contains("\"X200\""), "{shown}");
+    assert!(
+        shown.contains("note: 800 more problems (800 errors, 0 warnings) are not shown"),
+        "{shown}"
+    );
+    assert!(shown.ends_with("flood.yaml is invalid: 1000 errors; nothing was planned"));
+}
+
+#[test]
+fn a_file_on_one_long_line_is_read_and_shown_in_linear_time() {
+    // 50,000 ids on one line (1 MB), the last one wrong. Converting places column by column
+    // from the start of the line would take minutes here; the snippet shows a window.
+    let ids: Vec<String> = (0..50_000).map(|i| format!("i-bp1{i:015}")).collect();
+    let line = format!("    match: {{ids: [{}, web-1]}}", ids.join(", "));
+    let text = format!(
+        "version: 1\nregions: [cn-hangzhou]\npolicies:\n  - name: a\n{line}\n    renewal: manual\n"
+    );
+    let started = std::time::Instant::now();
+    let err = desired::parse(text.as_bytes(), "long.yaml").unwrap_err();
+    let shown = err.to_string();
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    let column = line.find("web-1").unwrap() + 1;
+    assert!(
+        shown.contains(&format!("--> long.yaml:5:{column}")),
+        "{shown}"
+    );
+    assert!(shown.contains("^^^^^ not an instance id"), "{shown}");
+    assert!(
+        shown.len() < 2_000,
+        "the whole line was printed: {} bytes",
+        shown.len()
+    );
 }
 
 #[test]

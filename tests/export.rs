@@ -414,7 +414,28 @@ fn export_refuses_without_regions_or_with_a_malformed_tag() {
         "{}",
         out.stderr
     );
+    let out = run(renewctl_at(&emu).args(["export", "--region", "Hangzhou"]));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("\"Hangzhou\" is not a region id"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(emu.stats().requests, 0);
+    // A region given twice is exported once.
+    let out = run(renewctl_at(&emu).args([
+        "export",
+        "--region",
+        "cn-shanghai",
+        "--region",
+        "cn-shanghai",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("regions:\n  - cn-shanghai\npolicies:"),
+        "{}",
+        out.stdout
+    );
     let out = run(renewctl_at(&emu).args([
         "export",
         "--region",

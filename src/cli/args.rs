@@ -69,7 +69,6 @@ pub enum Command {
     /// Show one instance: its observed renewal, every policy that matches it and why, which one
     /// governs it, and what the plan would do to it.
     Explain(ExplainArgs),
-
     /// Write a renewal.yaml that declares the live renewal of the observed instances, so that a
     /// first plan makes no change.
     Export(ExportArgs),

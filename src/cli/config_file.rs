@@ -28,11 +28,7 @@ pub fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// Prints diagnostics to stderr, one snippet each.
 pub fn eprint_diagnostics(file: &str, source: &str, diagnostics: &[Diagnostic]) {
-    let report = Report {
-        file,
-        source,
-        styled: true,
-    };
+    let report = Report::new(file, source, true);
     for d in diagnostics {
         anstream::eprintln!("{}", report.render(d));
     }

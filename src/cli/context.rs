@@ -21,7 +21,7 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     match desired::parse(&bytes, &label) {
         Ok(config) => {
             if !config.warnings.is_empty() {
-                let n = config.warnings.len();
+                let n = config.warnings.len() + config.hidden_warnings;
                 anstream::eprintln!(
                     "warning: {label}: {n} warning{} about the config; `renewctl validate -c {label}` shows {}",
                     if n == 1 { "" } else { "s" },
@@ -32,6 +32,9 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
         }
         Err(err) => {
             eprint_diagnostics(&label, &err.source, &err.diagnostics);
+            if let Some(note) = err.hidden.note() {
+                anstream::eprintln!("{note}");
+            }
             anyhow::bail!("{}", err.summary())
         }
     }

@@ -50,6 +50,15 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
             ),
         }
     };
+    // The export must validate: no region twice, and each one a region id.
+    let mut regions_seen = std::collections::BTreeSet::new();
+    let regions: Vec<String> = regions
+        .into_iter()
+        .filter(|r| regions_seen.insert(r.clone()))
+        .collect();
+    if let Some(bad) = regions.iter().find(|r| !desired::validate::is_region_id(r)) {
+        bail!("{bad:?} is not a region id: use an ECS region id such as cn-hangzhou");
+    }
     let filter: BTreeMap<String, String> = args.tags.iter().cloned().collect();
 
     // One tag policy with the filter as its selector makes `observe` read the auto-renew

@@ -5,7 +5,7 @@ use anstream::{eprintln, println};
 
 use super::args::ConfigArg;
 use super::config_file::{eprint_diagnostics, read_capped};
-use crate::desired::{self, Severity};
+use crate::desired::{self, Hidden};
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -17,13 +17,18 @@ pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
     match desired::parse(&bytes, &label) {
         Ok(config) => {
             eprint_diagnostics(&label, &config.source, &config.warnings);
-            let warnings = if config.warnings.is_empty() {
+            let hidden = Hidden {
+                errors: 0,
+                warnings: config.hidden_warnings,
+            };
+            if let Some(note) = hidden.note() {
+                eprintln!("{note}");
+            }
+            let count = config.warnings.len() + config.hidden_warnings;
+            let warnings = if count == 0 {
                 String::new()
             } else {
-                format!(
-                    " ({})",
-                    plural(config.warnings.len(), "warning", "warnings")
-                )
+                format!(" ({})", plural(count, "warning", "warnings"))
             };
             println!(
                 "{label} is valid{warnings}: {} over {}.",
@@ -34,15 +39,12 @@ pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
         }
         Err(err) => {
             eprint_diagnostics(&label, &err.source, &err.diagnostics);
-            let warnings = err
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Warning)
-                .count();
-            let warnings = if warnings == 0 {
-                String::new()
-            } else {
-                format!(", {}", plural(warnings, "warning", "warnings"))
+            if let Some(note) = err.hidden.note() {
+                eprintln!("{note}");
+            }
+            let warnings = match err.warnings() {
+                0 => String::new(),
+                n => format!(", {}", plural(n, "warning", "warnings")),
             };
             eprintln!(
                 "error: {label} is invalid: {}{warnings}",

@@ -131,6 +131,43 @@ impl Diagnostic {
     }
 }
 
+/// Problems found but not listed (beyond `MAX_DIAGNOSTICS`): counted, so that the verdict
+/// stays true.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hidden {
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Hidden {
+    pub fn of(diagnostics: &[Diagnostic]) -> Hidden {
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        Hidden {
+            errors,
+            warnings: diagnostics.len() - errors,
+        }
+    }
+
+    /// `note: 1200 more problems are not shown: …`, when some are hidden.
+    pub fn note(&self) -> Option<String> {
+        let total = self.errors + self.warnings;
+        (total > 0).then(|| {
+            format!(
+                "note: {total} more problem{} ({} error{}, {} warning{}) {} not shown: fix these and run renewctl validate again",
+                if total == 1 { "" } else { "s" },
+                self.errors,
+                if self.errors == 1 { "" } else { "s" },
+                self.warnings,
+                if self.warnings == 1 { "" } else { "s" },
+                if total == 1 { "is" } else { "are" },
+            )
+        })
+    }
+}
+
 /// A config that cannot be used, with every problem found and the text they point into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -138,14 +175,18 @@ pub struct ConfigError {
     /// The file's text (invalid UTF-8 replaced), for snippets.
     pub source: String,
     pub diagnostics: Vec<Diagnostic>,
+    pub hidden: Hidden,
 }
 
 impl ConfigError {
+    /// Errors found, shown or not.
     pub fn errors(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        Hidden::of(&self.diagnostics).errors + self.hidden.errors
+    }
+
+    /// Warnings found, shown or not.
+    pub fn warnings(&self) -> usize {
+        Hidden::of(&self.diagnostics).warnings + self.hidden.warnings
     }
 
     /// `renewal.yaml is invalid: 3 errors; nothing was planned`.
@@ -161,13 +202,12 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let report = super::report::Report {
-            file: &self.file,
-            source: &self.source,
-            styled: false,
-        };
+        let report = super::report::Report::new(&self.file, &self.source, false);
         for d in &self.diagnostics {
             writeln!(f, "{}", report.render(d))?;
+        }
+        if let Some(note) = self.hidden.note() {
+            writeln!(f, "{note}")?;
         }
         f.write_str(&self.summary())
     }

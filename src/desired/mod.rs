@@ -31,7 +31,7 @@ pub mod validate;
 
 use sha2::{Digest, Sha256};
 
-pub use diagnostic::{ConfigError, Diagnostic, Severity, Span, Target};
+pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
 pub use model::{DesiredState, Renewal, RenewalPolicy, Selector};
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};
@@ -43,6 +43,10 @@ use tree::LoadError;
 /// 4 MiB; anything much larger is the wrong file.
 pub const MAX_CONFIG_BYTES: usize = 8 * 1024 * 1024;
 
+/// Problems shown for one file; beyond this the rest are counted, not listed. No hand-written
+/// file comes near it; a generated or truncated one could list millions.
+pub const MAX_DIAGNOSTICS: usize = 200;
+
 /// A parsed, valid config with what a plan records about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -51,6 +55,8 @@ pub struct Config {
     pub digest: String,
     /// Warnings found (the file is still usable), placed in the file.
     pub warnings: Vec<Diagnostic>,
+    /// Warnings found beyond `MAX_DIAGNOSTICS`, not listed.
+    pub hidden_warnings: usize,
     /// The file's text, for rendering the warnings.
     pub source: String,
 }
@@ -66,6 +72,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
         file: file.to_string(),
         source,
         diagnostics,
+        hidden: Hidden::default(),
     };
     if bytes.len() > MAX_CONFIG_BYTES {
         return Err(fail(
@@ -118,6 +125,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
         None => None,
     };
     diagnostics.extend(validate::check(&draft));
+    let hidden = diagnostics.split_off(diagnostics.len().min(MAX_DIAGNOSTICS));
     for d in &mut diagnostics {
         locate::locate(&root, d);
     }
@@ -127,16 +135,21 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
             .map(|s| (s.line, s.column))
             .unwrap_or((usize::MAX, 0))
     });
+    let hidden = Hidden::of(&hidden);
 
-    let has_errors = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let has_errors = hidden.errors > 0 || diagnostics.iter().any(|d| d.severity == Severity::Error);
     match desired {
         Some(desired) if !has_errors => Ok(Config {
             desired,
             digest: digest(bytes),
             warnings: diagnostics,
+            hidden_warnings: hidden.warnings,
             source: text.to_string(),
         }),
-        _ => Err(fail(text.to_string(), diagnostics)),
+        _ => Err(ConfigError {
+            hidden,
+            ..fail(text.to_string(), diagnostics)
+        }),
     }
 }
 

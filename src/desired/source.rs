@@ -3,13 +3,22 @@
 //! and PS; columns count characters), and the extent of the scalar that starts at an offset, so
 //! that a snippet can underline all of `30 days` rather than its first character.
 
+use std::collections::BTreeMap;
+
 use super::diagnostic::Span;
 
-/// The text of a config with its line starts.
+/// Characters between two remembered byte offsets on a line that is not ASCII.
+const CHECKPOINT: usize = 64;
+
+/// The text of a config with its line starts, and for each line that is not ASCII the byte
+/// offset of every 64th character: columns are characters, and a file may be one long line,
+/// so converting must not walk the line from its start each time.
 #[derive(Debug, Clone)]
 pub struct SourceMap<'s> {
     text: &'s str,
     line_starts: Vec<usize>,
+    /// Line index → byte offsets of characters 0, 64, 128, … of that line.
+    checkpoints: BTreeMap<usize, Vec<usize>>,
 }
 
 fn is_break(c: char) -> bool {
@@ -28,26 +37,55 @@ impl<'s> SourceMap<'s> {
                 line_starts.push(i + c.len_utf8());
             }
         }
-        SourceMap { text, line_starts }
+        let mut checkpoints = BTreeMap::new();
+        for (index, &start) in line_starts.iter().enumerate() {
+            let end = line_starts.get(index + 1).copied().unwrap_or(text.len());
+            let line = &text[start..end];
+            if !line.is_ascii() {
+                let offsets = line
+                    .char_indices()
+                    .step_by(CHECKPOINT)
+                    .map(|(i, _)| start + i)
+                    .collect();
+                checkpoints.insert(index, offsets);
+            }
+        }
+        SourceMap {
+            text,
+            line_starts,
+            checkpoints,
+        }
     }
 
     pub fn text(&self) -> &'s str {
         self.text
     }
 
-    /// The byte offset of 1-based `line` and `column` (characters), clamped to the text.
+    /// The byte offset of 1-based `line` and `column` (characters), clamped to the line.
     pub fn offset(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let index = line.saturating_sub(1);
+        let Some(&start) = self.line_starts.get(index) else {
             return self.text.len();
         };
-        let rest = &self.text[start..];
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let skip = column.saturating_sub(1);
-        start
-            + rest
-                .char_indices()
-                .nth(skip)
-                .map(|(i, _)| i)
-                .unwrap_or(rest.len())
+        match self.checkpoints.get(&index) {
+            None => (start + skip).min(end),
+            Some(offsets) => {
+                let k = (skip / CHECKPOINT).min(offsets.len().saturating_sub(1));
+                let base = offsets.get(k).copied().unwrap_or(start);
+                let rest = &self.text[base..end];
+                base + rest
+                    .char_indices()
+                    .nth(skip - k * CHECKPOINT)
+                    .map(|(i, _)| i)
+                    .unwrap_or(rest.len())
+            }
+        }
     }
 
     /// 1-based line and column (characters) of a byte offset (clamped to a char boundary).
@@ -55,8 +93,15 @@ impl<'s> SourceMap<'s> {
         let offset = self.floor_boundary(offset);
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = self.line_starts[line - 1];
-        let column = self.text[start..offset].chars().count() + 1;
-        (line, column)
+        let column = match self.checkpoints.get(&(line - 1)) {
+            None => offset - start,
+            Some(offsets) => {
+                let k = offsets.partition_point(|&o| o <= offset).saturating_sub(1);
+                let base = offsets.get(k).copied().unwrap_or(start);
+                k * CHECKPOINT + self.text[base..offset].chars().count()
+            }
+        };
+        (line, column + 1)
     }
 
     fn floor_boundary(&self, offset: usize) -> usize {
@@ -187,6 +232,26 @@ mod tests {
         }
         let d = map.offset(4, 4);
         assert_eq!(map.scalar_span(d, Some("x y")).len, 5);
+    }
+
+    #[test]
+    fn long_lines_convert_both_ways_without_walking_them() {
+        let line: String = (0..1000)
+            .map(|i| if i % 7 == 0 { 'é' } else { 'a' })
+            .collect();
+        let text = format!("x\n{line}\nz");
+        let map = SourceMap::new(&text);
+        for column in [1, 63, 64, 65, 129, 700, 1000, 1001] {
+            let offset = map.offset(2, column);
+            assert_eq!(map.line_column(offset), (2, column), "column {column}");
+            let expected: usize = 2 + line
+                .chars()
+                .take(column - 1)
+                .map(char::len_utf8)
+                .sum::<usize>();
+            assert_eq!(offset, expected, "column {column}");
+        }
+        assert_eq!(map.offset(3, 1), text.len() - 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::period::PeriodField;
 use super::read::Draft;
 
 /// Looks like an ECS region id (`cn-hangzhou`, `ap-southeast-1`, `us-east-1`).
-fn is_region_id(text: &str) -> bool {
+pub fn is_region_id(text: &str) -> bool {
     let mut parts = text.split('-');
     let first_ok = parts
         .next()
