@@ -185,8 +185,9 @@ pub async fn observe<A: EcsApi>(
 
     // The auto-renew attribute of managed instances, 100 ids a call, per region.
     let mut managed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let matcher = policy::Matcher::new(desired);
     for instance in &instances {
-        if policy::is_matched(desired, instance) {
+        if matcher.is_matched(instance) {
             managed
                 .entry(instance.region.as_str())
                 .or_default()

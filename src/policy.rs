@@ -2,7 +2,7 @@
 //! A policy listing the instance's id beats every tag policy; two tag policies that match one
 //! instance must agree on every setting, or the instance is a conflict naming both. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::desired::{DesiredState, RenewalPolicy};
@@ -115,62 +115,99 @@ pub fn match_reason(
     }
 }
 
-/// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
-/// auto-renew attribute to read (conflicts are found later, by `govern`).
-pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
-    desired.policies.iter().any(|p| {
-        lists_id(p, &instance.instance_id)
-            || tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags))
-    })
+/// The policies of a desired state, indexed for matching many instances: which policy lists
+/// each id (looked up, not searched: an exported file lists tens of thousands of ids), and which
+/// policies match by tags. Build it once per observation or plan.
+pub struct Matcher<'a> {
+    desired: &'a DesiredState,
+    by_id: HashMap<&'a str, usize>,
+    by_tags: Vec<(usize, &'a BTreeMap<String, String>)>,
 }
 
-/// The policy governing `instance`, `None` when unmanaged.
+impl<'a> Matcher<'a> {
+    pub fn new(desired: &'a DesiredState) -> Matcher<'a> {
+        let mut by_id = HashMap::new();
+        let mut by_tags = Vec::new();
+        for (index, policy) in desired.policies.iter().enumerate() {
+            // Validation guarantees at most one ids policy lists an id; the first one wins.
+            for id in policy.selector.ids.iter().flatten() {
+                by_id.entry(id.as_str()).or_insert(index);
+            }
+            if let Some(tags) = tag_selector(policy) {
+                by_tags.push((index, tags));
+            }
+        }
+        Matcher {
+            desired,
+            by_id,
+            by_tags,
+        }
+    }
+
+    /// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
+    /// auto-renew attribute to read (conflicts are found later, by `govern`).
+    pub fn is_matched(&self, instance: &InstanceSnapshot) -> bool {
+        self.by_id.contains_key(instance.instance_id.as_str())
+            || self
+                .by_tags
+                .iter()
+                .any(|(_, tags)| tags_match(tags, &instance.tags))
+    }
+
+    /// The policy governing `instance`, `None` when unmanaged.
+    pub fn govern(&self, instance: &InstanceSnapshot) -> Result<Option<Governing<'a>>, Conflict> {
+        let policies = &self.desired.policies;
+        let by_tags: Vec<usize> = self
+            .by_tags
+            .iter()
+            .filter(|(_, tags)| tags_match(tags, &instance.tags))
+            .map(|&(i, _)| i)
+            .collect();
+
+        if let Some(&index) = self.by_id.get(instance.instance_id.as_str()) {
+            return Ok(Some(Governing {
+                index,
+                policy: &policies[index],
+                reason: MatchReason::Id,
+                also_matched: by_tags,
+            }));
+        }
+
+        let Some((&first, rest)) = by_tags.split_first() else {
+            return Ok(None);
+        };
+        let governing = &policies[first];
+        for &other in rest {
+            if let Some(setting) = governing.first_difference(&policies[other]) {
+                return Err(Conflict {
+                    instance_id: instance.instance_id.clone(),
+                    first: governing.name.clone(),
+                    second: policies[other].name.clone(),
+                    setting,
+                });
+            }
+        }
+        Ok(Some(Governing {
+            index: first,
+            policy: governing,
+            reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
+            also_matched: rest.to_vec(),
+        }))
+    }
+}
+
+/// Would any policy match this instance? For one instance; use a `Matcher` for many.
+pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
+    Matcher::new(desired).is_matched(instance)
+}
+
+/// The policy governing `instance`, `None` when unmanaged. For one instance; use a `Matcher`
+/// for many.
 pub fn govern<'a>(
     desired: &'a DesiredState,
     instance: &InstanceSnapshot,
 ) -> Result<Option<Governing<'a>>, Conflict> {
-    let by_tags: Vec<usize> = desired
-        .policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags)))
-        .map(|(i, _)| i)
-        .collect();
-
-    // Validation guarantees at most one ids policy lists an instance.
-    if let Some(index) = desired
-        .policies
-        .iter()
-        .position(|p| lists_id(p, &instance.instance_id))
-    {
-        return Ok(Some(Governing {
-            index,
-            policy: &desired.policies[index],
-            reason: MatchReason::Id,
-            also_matched: by_tags,
-        }));
-    }
-
-    let Some((&first, rest)) = by_tags.split_first() else {
-        return Ok(None);
-    };
-    let governing = &desired.policies[first];
-    for &other in rest {
-        if let Some(setting) = governing.first_difference(&desired.policies[other]) {
-            return Err(Conflict {
-                instance_id: instance.instance_id.clone(),
-                first: governing.name.clone(),
-                second: desired.policies[other].name.clone(),
-                setting,
-            });
-        }
-    }
-    Ok(Some(Governing {
-        index: first,
-        policy: governing,
-        reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
-        also_matched: rest.to_vec(),
-    }))
+    Matcher::new(desired).govern(instance)
 }
 
 #[cfg(test)]

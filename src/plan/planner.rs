@@ -172,8 +172,9 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let mut draft = Draft::default();
 
+    let matcher = policy::Matcher::new(desired);
     for instance in &observed.instances {
-        match policy::govern(desired, instance) {
+        match matcher.govern(instance) {
             Err(conflict) => draft.problems.push(conflict.to_string()),
             Ok(None) => {}
             Ok(Some(governing)) => {
