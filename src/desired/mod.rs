@@ -113,9 +113,10 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
         Err(err) => return Err(fail(text.to_string(), vec![load_error(&err, text)])),
     };
 
+    let map = SourceMap::new(text);
     let (draft, mut diagnostics) = read::read(&root);
     let desired = match draft.desired() {
-        Some(read) => match reconcile(read, serde_yaml::from_str::<DesiredState>(text)) {
+        Some(read) => match reconcile(read, serde_yaml::from_str::<DesiredState>(text), &map) {
             Ok(desired) => Some(desired),
             Err(d) => {
                 diagnostics.push(*d);
@@ -232,6 +233,7 @@ fn second_document(text: &str) -> Option<usize> {
 fn reconcile(
     read: DesiredState,
     typed: Result<DesiredState, serde_yaml::Error>,
+    map: &SourceMap<'_>,
 ) -> Result<DesiredState, Box<Diagnostic>> {
     match typed {
         Ok(typed) if typed == read => Ok(typed),
@@ -240,13 +242,13 @@ fn reconcile(
             "renewctl read this file two ways and got two different results",
             "this is a bug in renewctl: please report it with the file",
         ))),
-        Err(err) => Err(Box::new(from_yaml_error(&err))),
+        Err(err) => Err(Box::new(from_yaml_error(&err, map))),
     }
 }
 
 /// A parser error from the model's own deserialization, with its place and a hint. Reached only
 /// if the lenient reader missed something the model refuses.
-fn from_yaml_error(err: &serde_yaml::Error) -> Diagnostic {
+fn from_yaml_error(err: &serde_yaml::Error, map: &SourceMap<'_>) -> Diagnostic {
     let text = err.to_string();
     // The parser appends " at line L column C"; the location is shown separately.
     let message = match text.rfind(" at line ") {
@@ -268,12 +270,7 @@ fn from_yaml_error(err: &serde_yaml::Error) -> Diagnostic {
         "correct the value at this place",
     );
     if let Some(l) = location {
-        d.span = Some(Span {
-            line: l.line(),
-            column: l.column(),
-            offset: l.index(),
-            len: 1,
-        });
+        d.span = Some(map.span(l.index(), 1));
     }
     d
 }
@@ -299,11 +296,15 @@ mod tests {
 
     #[test]
     fn the_two_readings_must_agree() {
-        assert_eq!(reconcile(state(1), Ok(state(1))), Ok(state(1)));
-        let d = reconcile(state(1), Ok(state(2))).unwrap_err();
+        assert_eq!(
+            reconcile(state(1), Ok(state(1)), &SourceMap::new("")),
+            Ok(state(1))
+        );
+        let d = reconcile(state(1), Ok(state(2)), &SourceMap::new("")).unwrap_err();
         assert!(d.message.contains("two different results"), "{d:?}");
-        let typed = serde_yaml::from_str::<DesiredState>("version: x\nregions: []\npolicies: []\n");
-        let d = reconcile(state(1), typed).unwrap_err();
+        let text = "version: x\nregions: []\npolicies: []\n";
+        let typed = serde_yaml::from_str::<DesiredState>(text);
+        let d = reconcile(state(1), typed, &SourceMap::new(text)).unwrap_err();
         assert_eq!(d.location(), Some((1, 10)));
         assert!(d.message.starts_with("version: invalid type"), "{d:?}");
     }
@@ -311,10 +312,9 @@ mod tests {
     #[test]
     fn the_parser_s_duplicate_field_place_is_not_shown() {
         // yaml_serde places this error at the start of the document, which is not where it is.
-        let typed = serde_yaml::from_str::<DesiredState>(
-            "version: 1\nregions: []\nversion: 1\npolicies: []\n",
-        );
-        let d = reconcile(state(1), typed).unwrap_err();
+        let text = "version: 1\nregions: []\nversion: 1\npolicies: []\n";
+        let typed = serde_yaml::from_str::<DesiredState>(text);
+        let d = reconcile(state(1), typed, &SourceMap::new(text)).unwrap_err();
         assert!(d.message.contains("duplicate field `version`"), "{d:?}");
         assert_eq!(d.location(), None);
     }

@@ -152,7 +152,8 @@ impl<'a> Report<'a> {
                     .min(end)
                     .saturating_sub(start)
                     .max(from);
-                from..to
+                // Spans come from the parser too: never cut a character.
+                floor(text, from)..floor(text, to)
             })
             .collect();
         Excerpt {
