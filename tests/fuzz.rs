@@ -138,6 +138,52 @@ fn yaml_looking_text_never_panics() {
         .unwrap();
 }
 
+/// A config whose regions are one long flow line of random items (some not ASCII, some quoted,
+/// some wrong): snippets of long lines are windows, and places are counted in characters.
+fn long_line() -> impl Strategy<Value = String> {
+    let item = prop::sample::select(vec![
+        "cn-hangzhou",
+        "us-east-1",
+        "Hangzhou",
+        "\"é-ü\"",
+        "'it''s'",
+        "0x10",
+        "~",
+        "\"\\u00e9\"",
+        "杭州",
+        "x",
+    ]);
+    prop::collection::vec(item, 150..300).prop_map(|items| {
+        format!(
+            "version: 1\nregions: [{}]\npolicies: []\n",
+            items.join(", ")
+        )
+    })
+}
+
+#[test]
+fn long_lines_never_panic_and_stay_placed() {
+    runner(32)
+        .run(&long_line(), |text| {
+            let err = match desired::parse(text.as_bytes(), "fuzz.yaml") {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            for d in &err.diagnostics {
+                let Some(span) = d.span else { continue };
+                // The place names the character where the underlined text starts.
+                let line = text.lines().nth(span.line - 1).unwrap_or_default();
+                let at: String = line.chars().skip(span.column - 1).take(3).collect();
+                prop_assert!(err.source[span.offset..].starts_with(&at), "{d:?}: {at:?}");
+            }
+            // Rendering windows the long line: far less text than the line per snippet.
+            let shown = err.to_string();
+            prop_assert!(shown.len() < err.diagnostics.len() * 1_200 + 200);
+            Ok(())
+        })
+        .unwrap();
+}
+
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
