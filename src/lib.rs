@@ -1,7 +1,8 @@
 //! renewctl keeps the renewal of Alibaba Cloud ECS subscription instances in the state a team
 //! declares in YAML. The crate is laid out as a functional core with an imperative shell
 //! (DESIGN.md §7): `desired`, `policy`, `plan`, `planfile` and `render` are pure; `cloud`,
-//! `credentials`, `observe`, `apply`, `verify`, `emulator` and `cli` do the I/O.
+//! `credentials`, `observe`, `apply`, `verify`, `emulator` and `cli` do the I/O. `explain` and
+//! `export` are pure views over an observed state and a plan.
 #![forbid(unsafe_code)]
 
 pub mod apply;
@@ -10,6 +11,8 @@ pub mod cloud;
 pub mod credentials;
 pub mod desired;
 pub mod emulator;
+pub mod explain;
+pub mod export;
 pub mod observe;
 pub mod observed;
 pub mod plan;

@@ -231,11 +231,12 @@ pub async fn observe_with<A: EcsApi>(
     let regions = desired.regions.clone();
     // Whose auto-renew attribute to read: managed instances, and unmanaged ones expiring soon
     // when asked (the risk report).
+    let matcher = policy::Matcher::new(desired);
     let wanted = |instance: &InstanceSnapshot| {
         options
             .read_unmanaged_expiring_before
             .is_some_and(|horizon| instance.expired_time < horizon)
-            || policy::is_matched(desired, instance)
+            || matcher.is_matched(instance)
     };
     let scans = join_all(
         regions

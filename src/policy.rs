@@ -2,7 +2,7 @@
 //! A policy listing the instance's id beats every tag policy; two tag policies that match one
 //! instance must agree on every setting, or the instance is a conflict naming both. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::desired::{DesiredState, RenewalPolicy};
@@ -83,75 +83,159 @@ fn tag_selector(policy: &RenewalPolicy) -> Option<&BTreeMap<String, String>> {
     policy.selector.tags.as_ref()
 }
 
-/// The first setting on which two policies differ, if any.
-fn first_difference(a: &RenewalPolicy, b: &RenewalPolicy) -> Option<&'static str> {
-    if a.renewal != b.renewal {
-        Some("renewal")
-    } else if a.auto_renew_period() != b.auto_renew_period() {
-        Some("auto_renew_period")
-    } else if a.min_remaining() != b.min_remaining() {
-        Some("min_remaining")
-    } else if a.min_remaining().is_some() && a.renew_step() != b.renew_step() {
-        Some("renew_period")
-    } else {
-        None
-    }
-}
-
-/// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
-/// auto-renew attribute to read (conflicts are found later, by `govern`).
-pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
-    desired.policies.iter().any(|p| {
-        lists_id(p, &instance.instance_id)
-            || tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags))
+/// Why a tag selector does not match these tags (the first listed tag that fails), `None` when
+/// it matches. Agrees with `tags_match`, which stays allocation-free for the planner.
+pub fn tags_mismatch(
+    wanted: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+) -> Option<String> {
+    wanted.iter().find_map(|(key, value)| match tags.get(key) {
+        None => Some(format!("has no tag {key}")),
+        Some(have) if value != "*" && have != value => {
+            Some(format!("tag {key} is {have:?}, the policy wants {value:?}"))
+        }
+        Some(_) => None,
     })
 }
 
-/// The policy governing `instance`, `None` when unmanaged.
+/// Why `policy` matches `instance`, or why not: what `explain` shows for each policy.
+pub fn match_reason(
+    policy: &RenewalPolicy,
+    instance: &InstanceSnapshot,
+) -> Result<MatchReason, String> {
+    if lists_id(policy, &instance.instance_id) {
+        return Ok(MatchReason::Id);
+    }
+    match tag_selector(policy) {
+        Some(tags) => match tags_mismatch(tags, &instance.tags) {
+            None => Ok(MatchReason::Tags(tags.clone())),
+            Some(why) => Err(why),
+        },
+        None => Err("does not list this id".to_string()),
+    }
+}
+
+/// The policies of a desired state, indexed for matching many instances: which policy lists
+/// each id (looked up, not searched: an exported file lists tens of thousands of ids), and which
+/// policies match by tags. Build it once per observation or plan.
+pub struct Matcher<'a> {
+    desired: &'a DesiredState,
+    by_id: HashMap<&'a str, usize>,
+    by_tags: Vec<(usize, &'a BTreeMap<String, String>)>,
+}
+
+impl<'a> Matcher<'a> {
+    pub fn new(desired: &'a DesiredState) -> Matcher<'a> {
+        let mut by_id = HashMap::new();
+        let mut by_tags = Vec::new();
+        for (index, policy) in desired.policies.iter().enumerate() {
+            // Validation guarantees at most one ids policy lists an id; the first one wins.
+            for id in policy.selector.ids.iter().flatten() {
+                by_id.entry(id.as_str()).or_insert(index);
+            }
+            if let Some(tags) = tag_selector(policy) {
+                by_tags.push((index, tags));
+            }
+        }
+        Matcher {
+            desired,
+            by_id,
+            by_tags,
+        }
+    }
+
+    /// Would any policy match this instance? Cheap pre-check used by `observe` to decide whose
+    /// auto-renew attribute to read (conflicts are found later, by `govern`).
+    pub fn is_matched(&self, instance: &InstanceSnapshot) -> bool {
+        self.by_id.contains_key(instance.instance_id.as_str())
+            || self
+                .by_tags
+                .iter()
+                .any(|(_, tags)| tags_match(tags, &instance.tags))
+    }
+
+    /// The policy governing `instance`, `None` when unmanaged.
+    pub fn govern(&self, instance: &InstanceSnapshot) -> Result<Option<Governing<'a>>, Conflict> {
+        let policies = &self.desired.policies;
+        let by_tags: Vec<usize> = self
+            .by_tags
+            .iter()
+            .filter(|(_, tags)| tags_match(tags, &instance.tags))
+            .map(|&(i, _)| i)
+            .collect();
+
+        if let Some(&index) = self.by_id.get(instance.instance_id.as_str()) {
+            return Ok(Some(Governing {
+                index,
+                policy: &policies[index],
+                reason: MatchReason::Id,
+                also_matched: by_tags,
+            }));
+        }
+
+        let Some((&first, rest)) = by_tags.split_first() else {
+            return Ok(None);
+        };
+        let governing = &policies[first];
+        for &other in rest {
+            if let Some(setting) = governing.first_difference(&policies[other]) {
+                return Err(Conflict {
+                    instance_id: instance.instance_id.clone(),
+                    first: governing.name.clone(),
+                    second: policies[other].name.clone(),
+                    setting,
+                });
+            }
+        }
+        Ok(Some(Governing {
+            index: first,
+            policy: governing,
+            reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
+            also_matched: rest.to_vec(),
+        }))
+    }
+}
+
+/// Would any policy match this instance? For one instance; use a `Matcher` for many.
+pub fn is_matched(desired: &DesiredState, instance: &InstanceSnapshot) -> bool {
+    Matcher::new(desired).is_matched(instance)
+}
+
+/// The policy governing `instance`, `None` when unmanaged. For one instance; use a `Matcher`
+/// for many.
 pub fn govern<'a>(
     desired: &'a DesiredState,
     instance: &InstanceSnapshot,
 ) -> Result<Option<Governing<'a>>, Conflict> {
-    let by_tags: Vec<usize> = desired
-        .policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| tag_selector(p).is_some_and(|t| tags_match(t, &instance.tags)))
-        .map(|(i, _)| i)
-        .collect();
+    Matcher::new(desired).govern(instance)
+}
 
-    // Validation guarantees at most one ids policy lists an instance.
-    if let Some(index) = desired
-        .policies
-        .iter()
-        .position(|p| lists_id(p, &instance.instance_id))
-    {
-        return Ok(Some(Governing {
-            index,
-            policy: &desired.policies[index],
-            reason: MatchReason::Id,
-            also_matched: by_tags,
-        }));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
-    let Some((&first, rest)) = by_tags.split_first() else {
-        return Ok(None);
-    };
-    let governing = &desired.policies[first];
-    for &other in rest {
-        if let Some(setting) = first_difference(governing, &desired.policies[other]) {
-            return Err(Conflict {
-                instance_id: instance.instance_id.clone(),
-                first: governing.name.clone(),
-                second: desired.policies[other].name.clone(),
-                setting,
-            });
+    #[test]
+    fn mismatch_reasons_agree_with_matching() {
+        let have = tags(&[("env", "prod"), ("tier", "web")]);
+        for (wanted, why) in [
+            (tags(&[("env", "prod")]), None),
+            (tags(&[("env", "*"), ("tier", "web")]), None),
+            (tags(&[]), None),
+            (tags(&[("team", "batch")]), Some("has no tag team")),
+            (
+                tags(&[("env", "staging")]),
+                Some("tag env is \"prod\", the policy wants \"staging\""),
+            ),
+        ] {
+            assert_eq!(tags_mismatch(&wanted, &have).as_deref(), why);
+            assert_eq!(tags_match(&wanted, &have), why.is_none());
         }
     }
-    Ok(Some(Governing {
-        index: first,
-        policy: governing,
-        reason: MatchReason::Tags(tag_selector(governing).cloned().unwrap_or_default()),
-        also_matched: rest.to_vec(),
-    }))
 }

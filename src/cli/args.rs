@@ -162,6 +162,23 @@ pub enum Command {
     /// Show which credentials renewctl would use: the link that supplied them, the access key id
     /// (masked) and their expiry. Never the secret.
     Whoami,
+    /// Print the JSON Schema of renewal.yaml (for editors: completion and checks as you type).
+    Schema,
+    /// Show one instance: its observed renewal, every policy that matches it and why, which one
+    /// governs it, and what the plan would do to it.
+    Explain(ExplainArgs),
+    /// Write a renewal.yaml that declares the live renewal of the observed instances, so that a
+    /// first plan makes no change.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The instance id, e.g. i-bp1abc0000000001.
+    #[arg(value_name = "INSTANCE_ID")]
+    pub instance_id: String,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Args)]
@@ -252,4 +269,30 @@ pub struct EmulatorArgs {
     /// counted per action and region; excess requests get Throttling.User. May be repeated.
     #[arg(long = "rate-limit", value_name = "SPEC")]
     pub rate_limits: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A region to export (repeat for several). Default: the regions of the -c file.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Only instances carrying this tag (repeat: all must match; VALUE * accepts any value).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = super::export::parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Write the export to FILE instead of printing it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show the difference between the -c file and the export (printed instead of the export;
+    /// still written with -o).
+    #[arg(long)]
+    pub diff: bool,
+    /// The current desired-state file: compared with --diff, and where the regions come from
+    /// when no --region is given.
+    #[arg(
+        short = 'c',
+        long = "config",
+        default_value = "renewal.yaml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
 }

@@ -1,5 +1,5 @@
-//! The commands validate, plan and apply (from the config). Each reads its inputs, calls the
-//! core, and renders.
+//! The commands plan and apply (from the config). Each reads its inputs, calls the core, and
+//! renders.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
-use super::args::{ApplyArgs, ConfigArg, EventFormat, Format, GlobalArgs, PlanArgs};
+use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, PlanArgs};
 use super::context::{client_from_env, load_config, make_plan_with, verify_renewals};
 use super::events;
 use super::progress::Progress;
@@ -17,27 +17,6 @@ use crate::apply::{ApplyEvent, Report, apply};
 use crate::cloud::EcsApi;
 use crate::plan::{Plan, PlanOptions};
 use crate::{planfile, render};
-
-pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
-    let config = load_config(&args.config)?;
-    println!(
-        "{} is valid: {} polic{} over {} region{}.",
-        args.config.display(),
-        config.desired.policies.len(),
-        if config.desired.policies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        config.desired.regions.len(),
-        if config.desired.regions.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
-    Ok(0)
-}
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;

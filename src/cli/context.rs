@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
-
 use super::args::{GlobalArgs, SignatureArg};
+use super::config_file::{eprint_diagnostics, read_capped};
 use super::progress::{Progress, Tracked};
 use crate::apply::Report;
 use crate::cloud::EcsApi;
@@ -18,20 +17,31 @@ use crate::plan::{self, Plan, PlanOptions};
 use crate::render;
 use crate::verify::{self, VerifyOptions};
 
-/// Reads and validates the config; warnings go to stderr.
+/// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
+/// to `renewctl validate`, so that every plan does not repeat them at length.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read {}: pass the desired-state file with -c FILE",
-            path.display()
-        )
-    })?;
+    let bytes = read_capped(path)?;
     let label = path.display().to_string();
-    let config = desired::parse(&bytes, &label)?;
-    for warning in &config.warnings {
-        eprintln!("{}", warning.render(&label));
+    match desired::parse(&bytes, &label) {
+        Ok(config) => {
+            if !config.warnings.is_empty() {
+                let n = config.warnings.len() + config.hidden_warnings;
+                anstream::eprintln!(
+                    "warning: {label}: {n} warning{} about the config; `renewctl validate -c {label}` shows {}",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "it" } else { "them" }
+                );
+            }
+            Ok(config)
+        }
+        Err(err) => {
+            eprint_diagnostics(&label, &err.source, &err.diagnostics);
+            if let Some(note) = err.hidden.note() {
+                anstream::eprintln!("{note}");
+            }
+            anyhow::bail!("{}", err.summary())
+        }
     }
-    Ok(config)
 }
 
 /// The client for these flags and credentials.

@@ -3,12 +3,17 @@
 
 pub mod args;
 mod commands;
+mod config_file;
 mod context;
 mod demo;
 mod events;
+mod explain;
+mod export;
 mod logging;
 mod progress;
 mod saved;
+mod schema;
+mod validate;
 mod whoami;
 
 use std::process::ExitCode;
@@ -68,7 +73,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
     let global = &cli.global;
     match &cli.command {
-        Command::Validate(args) => commands::validate(args),
+        Command::Validate(args) => validate::validate(args),
         Command::Plan(args) => commands::plan(global, args).await,
         Command::Apply(args) => match &args.plan {
             Some(path) => saved::apply_saved(global, args, path).await,
@@ -78,5 +83,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
         Command::Whoami => whoami::whoami(global).await,
+        Command::Schema => schema::schema(),
+        Command::Explain(args) => explain::explain(global, args).await,
+        Command::Export(args) => export::export(global, args).await,
     }
 }

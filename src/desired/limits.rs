@@ -77,13 +77,25 @@ pub fn renew_step(period: Period) -> Result<ApiPeriod, String> {
     };
     if allowed.contains(&count) {
         Ok(ApiPeriod { count, unit })
+    } else if period.unit == PeriodUnit::Week {
+        Err(format!("the API renews by {} weeks", list(RENEW_WEEKS)))
     } else {
+        // Years are sent as months, so the accepted years are the whole years in that list.
         Err(format!(
-            "the API renews by {} months (1 to 5 years) or {} weeks",
+            "the API renews by {} months, or {} years",
             list(RENEW_MONTHS),
-            list(RENEW_WEEKS)
+            list(&renew_years())
         ))
     }
+}
+
+/// The whole years a renewal step may be (sent as 12, 24, … months).
+pub fn renew_years() -> Vec<u32> {
+    RENEW_MONTHS
+        .iter()
+        .filter(|&&m| m % 12 == 0)
+        .map(|m| m / 12)
+        .collect()
 }
 
 /// The renewal lengths the API accepts that are whole multiples of `step`, shortest first.
@@ -125,7 +137,13 @@ mod tests {
     fn renew_steps_in_years_become_months() {
         let step = renew_step(Period::new(2, PeriodUnit::Year)).unwrap();
         assert_eq!((step.count, step.unit_name()), (24, "Month"));
-        assert!(renew_step(Period::new(10, PeriodUnit::Month)).is_err());
+        let err = renew_step(Period::new(10, PeriodUnit::Month)).unwrap_err();
+        assert!(
+            err.contains("9, 12, 24, 36, 48, 60 months, or 1, 2, 3, 4, 5 years"),
+            "{err}"
+        );
+        let err = renew_step(Period::new(5, PeriodUnit::Week)).unwrap_err();
+        assert_eq!(err, "the API renews by 1, 2, 3, 4 weeks");
         assert!(renew_step(Period::new(6, PeriodUnit::Year)).is_err());
         assert!(renew_step(Period::new(5, PeriodUnit::Week)).is_err());
     }

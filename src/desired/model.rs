@@ -1,40 +1,68 @@
-//! The YAML model of the desired state, format version 1 (DESIGN.md §2), as serde types. Unknown
-//! keys and duplicate keys are refused by the parser; meaning (allowed values, contradictions) is
-//! checked in `validate`.
+//! The YAML model of the desired state, format version 1 (DESIGN.md §2), as serde types: the
+//! single source of the format. The derived `Deserialize` reads files, the derived `JsonSchema`
+//! (with the rules in `schema`) is `schemas/renewal.schema.json`, and the lenient reader takes
+//! its key lists from these derives. Unknown and duplicate keys are refused; meaning (allowed
+//! values, contradictions) is checked in `validate`. Doc comments on the fields are the editor
+//! tooltips of the schema: they speak to the person writing the file.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::period::{Period, PeriodField};
+use super::schema;
 
-/// A whole renewal.yaml.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+/// Declares the renewal of Alibaba Cloud ECS subscription (PrePaid) instances. renewctl plan
+/// shows what would change; renewctl apply makes the fewest API calls that get there.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "renewctl desired state (renewal.yaml), format version 1")]
 pub struct DesiredState {
-    /// Format version; only 1 exists.
+    /// Format version of this file. Only 1 exists.
+    #[schemars(schema_with = "schema::version")]
     pub version: u32,
-    /// Regions where instances are observed.
+    /// Regions where subscription instances are observed, e.g. cn-hangzhou. Listed once each.
+    #[schemars(schema_with = "schema::regions")]
     pub regions: Vec<String>,
-    /// Renewal policies, in file order.
+    /// Renewal policies. A policy that lists an instance by id beats every policy matching it by
+    /// tags; two tag policies that match one instance must agree on every setting.
     pub policies: Vec<RenewalPolicy>,
 }
 
 /// One named rule: which instances, and what their renewal must be.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = schema::policy_rules)]
 pub struct RenewalPolicy {
+    /// Unique name of the policy, shown in plans.
+    #[schemars(schema_with = "schema::name")]
     pub name: String,
+    /// Which instances this policy governs: listed ids, or every instance carrying the tags.
     #[serde(rename = "match")]
     pub selector: Selector,
+    /// auto: ECS renews by itself every auto_renew_period (RenewalStatus AutoRenewal). manual:
+    /// auto-renewal off, renewed by hand or by min_remaining (Normal). never: never renewed,
+    /// released 15 days after expiry (NotRenewal).
     pub renewal: Renewal,
+    /// Length of each automatic renewal; required with renewal: auto, and only with it. Accepted:
+    /// 1, 2, 3, 6, 12, 24, 36, 48, 60 months; 1 to 5 years; 1 to 4 weeks. "1 year" and "12 months"
+    /// are different settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::auto_renew_period")]
     pub auto_renew_period: Option<PeriodField>,
+    /// Renew now when the expiry is nearer than this, e.g. "30 days" (days, weeks, months or
+    /// years). Not with renewal: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::min_remaining")]
     pub min_remaining: Option<PeriodField>,
+    /// Step of each renewal made for min_remaining (default 1 month); the renewal is the smallest
+    /// accepted multiple that reaches min_remaining. Accepted: 1 to 9, 12, 24, 36, 48, 60 months;
+    /// 1 to 5 years (sent as months); 1 to 4 weeks. Only with min_remaining.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::renew_period")]
     pub renew_period: Option<PeriodField>,
 }
 
@@ -61,32 +89,69 @@ impl RenewalPolicy {
     pub fn min_remaining(&self) -> Option<Period> {
         self.min_remaining.as_ref().and_then(PeriodField::period)
     }
+
+    /// The first setting on which two policies differ, if any: two policies governing one
+    /// instance must not (DESIGN.md §2).
+    pub fn first_difference(&self, other: &RenewalPolicy) -> Option<&'static str> {
+        if self.renewal != other.renewal {
+            Some("renewal")
+        } else if self.auto_renew_period() != other.auto_renew_period() {
+            Some("auto_renew_period")
+        } else if self.min_remaining() != other.min_remaining() {
+            Some("min_remaining")
+        } else if self.min_remaining().is_some() && self.renew_step() != other.renew_step() {
+            Some("renew_period")
+        } else {
+            None
+        }
+    }
 }
 
-/// Which instances a policy governs: listed ids, or every instance carrying the tags.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+/// Which instances a policy governs: listed ids, or every instance carrying the tags (one of
+/// the two).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = schema::selector_rules)]
 pub struct Selector {
+    /// Instance ids, e.g. i-bp1abc0000000001. An id found in none of the regions fails the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::ids")]
     pub ids: Option<Vec<String>>,
-    /// Every listed tag must be present with this value; `"*"` accepts any value.
+    /// Tags every matched instance carries: each listed tag must be present with this value;
+    /// "*" accepts any value.
     #[serde(
         default,
         deserialize_with = "unique_keys",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(schema_with = "schema::tags")]
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+impl Selector {
+    /// Could one instance match both tag selectors? Only a key that both list with two
+    /// different concrete values (not "*") keeps them apart; an instance carrying the union of
+    /// their tags matches both otherwise.
+    pub fn tags_may_overlap(&self, other: &Selector) -> bool {
+        let (Some(a), Some(b)) = (&self.tags, &other.tags) else {
+            return false;
+        };
+        !a.iter().any(|(key, value)| {
+            b.get(key)
+                .is_some_and(|w| value != "*" && w != "*" && value != w)
+        })
+    }
+}
+
 /// What renewal an instance must have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Renewal {
-    /// Auto-renewal on (`RenewalStatus=AutoRenewal`).
+    /// ECS renews by itself every auto_renew_period (RenewalStatus AutoRenewal).
     Auto,
-    /// Auto-renewal off, renewed by hand or by `min_remaining` (`Normal`).
+    /// Auto-renewal off: renewed by hand, or by renewctl when min_remaining is set (Normal).
     Manual,
-    /// Never renewed (`NotRenewal`): the instance is released after expiry.
+    /// Never renewed (NotRenewal): the instance is released 15 days after expiry.
     Never,
 }
 

@@ -1,16 +1,20 @@
-//! Semantic checks of a parsed desired state: everything the parser cannot see. Reports every
-//! problem at once, each with its field path and a fix; nothing is planned from a file with
-//! errors.
+//! Semantic checks of what was read: everything the parser cannot see. Reports every problem at
+//! once, each with its field path and a fix (the locator adds line and column); nothing is
+//! planned from a file with errors. Runs on whatever read cleanly, so a type error in one policy
+//! does not hide a duplicate name in another.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Target};
 use super::limits::{auto_renew_setting, renew_step};
-use super::model::{DesiredState, Renewal};
+use super::model::{DesiredState, Renewal, RenewalPolicy};
+use super::overlap;
+use super::path::FieldPath;
 use super::period::PeriodField;
+use super::read::Draft;
 
 /// Looks like an ECS region id (`cn-hangzhou`, `ap-southeast-1`, `us-east-1`).
-fn is_region_id(text: &str) -> bool {
+pub fn is_region_id(text: &str) -> bool {
     let mut parts = text.split('-');
     let first_ok = parts
         .next()
@@ -35,47 +39,45 @@ fn is_instance_id(text: &str) -> bool {
     })
 }
 
-/// Every semantic problem of `desired`, errors and warnings.
+/// Every semantic problem of a whole desired state, errors and warnings.
 pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
+    check(&Draft {
+        version: Some(desired.version),
+        regions: Some(desired.regions.clone()),
+        policies: desired.policies.iter().cloned().enumerate().collect(),
+        complete: true,
+    })
+}
+
+/// Every semantic problem of what could be read.
+pub fn check(draft: &Draft) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let top = FieldPath::root();
 
-    if desired.version != 1 {
-        out.push(Diagnostic::error(
-            "version",
-            format!("unsupported version {}", desired.version),
-            "this renewctl reads format version 1: write `version: 1`",
-        ));
+    if let Some(version) = draft.version
+        && version != 1
+    {
+        out.push(
+            Diagnostic::error(
+                top.key("version"),
+                format!("unsupported version {version}"),
+                "this renewctl reads format version 1: write `version: 1`",
+            )
+            .label("only version 1 exists"),
+        );
     }
 
-    if desired.regions.is_empty() {
-        out.push(Diagnostic::error(
-            "regions",
-            "no region listed",
-            "list the regions to observe, e.g. `regions: [cn-hangzhou]`",
-        ));
-    }
-    let mut seen_regions = BTreeSet::new();
-    for (i, region) in desired.regions.iter().enumerate() {
-        let path = format!("regions[{i}]");
-        if !is_region_id(region) {
-            out.push(Diagnostic::error(
-                &path,
-                format!("{region:?} is not a region id"),
-                "use an ECS region id such as cn-hangzhou or ap-southeast-1",
-            ));
-        } else if !seen_regions.insert(region.as_str()) {
-            out.push(Diagnostic::error(
-                &path,
-                format!("region {region} is listed twice"),
-                "list each region once",
-            ));
-        }
+    if let Some(regions) = &draft.regions {
+        check_regions(regions, &mut out);
     }
 
+    let policies = &draft.policies;
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut id_owner: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, policy) in desired.policies.iter().enumerate() {
-        let at = |field: &str| format!("policies[{i}].{field}");
+    // Where each id was first listed: (policy index in the file, index in its ids).
+    let mut id_owner: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (i, policy) in policies {
+        let i = *i;
+        let at = |field: &str| FieldPath::policy(i).at(field);
 
         if policy.name.trim().is_empty() {
             out.push(Diagnostic::error(
@@ -84,162 +86,270 @@ pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
                 "give every policy a unique name; plans show it",
             ));
         } else if let Some(first) = names.insert(policy.name.as_str(), i) {
-            out.push(Diagnostic::error(
-                at("name"),
-                format!(
-                    "policy name {:?} is already used by policies[{first}]",
-                    policy.name
+            out.push(
+                Diagnostic::error(
+                    at("name"),
+                    format!(
+                        "policy name {:?} is already used by policies[{first}]",
+                        policy.name
+                    ),
+                    "give every policy a unique name",
+                )
+                .label("used again here")
+                .related(
+                    FieldPath::policy(first).key("name"),
+                    Target::Value,
+                    "first used here",
                 ),
-                "give every policy a unique name",
-            ));
+            );
         }
 
-        match (&policy.selector.ids, &policy.selector.tags) {
-            (None, None) => out.push(Diagnostic::error(
+        check_selector(policies, i, policy, &mut id_owner, &mut out);
+        check_settings(i, policy, &mut out);
+    }
+
+    out.extend(overlap::check(policies));
+    out
+}
+
+fn check_regions(regions: &[String], out: &mut Vec<Diagnostic>) {
+    let top = FieldPath::root();
+    if regions.is_empty() {
+        out.push(Diagnostic::error(
+            top.key("regions"),
+            "no region listed",
+            "list the regions to observe, e.g. `regions: [cn-hangzhou]`",
+        ));
+    }
+    let mut seen_regions: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, region) in regions.iter().enumerate() {
+        let path = top.key("regions").index(i);
+        if !is_region_id(region) {
+            out.push(
+                Diagnostic::error(
+                    path,
+                    format!("{region:?} is not a region id"),
+                    "use an ECS region id such as cn-hangzhou or ap-southeast-1",
+                )
+                .label("not a region id"),
+            );
+        } else if let Some(&first) = seen_regions.get(region.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    path,
+                    format!("region {region} is listed twice"),
+                    "list each region once",
+                )
+                .label("listed again here")
+                .related(
+                    top.key("regions").index(first),
+                    Target::Value,
+                    "first listed here",
+                ),
+            );
+        } else {
+            seen_regions.insert(region.as_str(), i);
+        }
+    }
+}
+
+fn check_selector<'a>(
+    policies: &'a [(usize, RenewalPolicy)],
+    i: usize,
+    policy: &'a RenewalPolicy,
+    id_owner: &mut BTreeMap<&'a str, (usize, usize)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let at = |field: &str| FieldPath::policy(i).at(field);
+    match (&policy.selector.ids, &policy.selector.tags) {
+        (None, None) => out.push(
+            Diagnostic::error(
                 at("match"),
                 "the match is empty",
                 "match instances by `ids: [i-…]` or by `tags: {key: value}`",
-            )),
-            (Some(_), Some(_)) => out.push(Diagnostic::error(
-                at("match"),
-                "a policy matches by ids or by tags, not both",
-                "split it into an ids policy and a tags policy (ids policies take precedence)",
-            )),
-            (Some(ids), None) => {
-                if ids.is_empty() {
-                    out.push(Diagnostic::error(
-                        at("match.ids"),
-                        "the id list is empty",
-                        "list at least one instance id, or remove the policy",
-                    ));
-                }
-                for (j, id) in ids.iter().enumerate() {
-                    let path = at(&format!("match.ids[{j}]"));
-                    if !is_instance_id(id) {
-                        out.push(Diagnostic::error(
-                            &path,
+            )
+            .label("matches no instance"),
+        ),
+        (Some(_), Some(_)) => out.push(Diagnostic::error(
+            at("match"),
+            "a policy matches by ids or by tags, not both",
+            "split it into an ids policy and a tags policy (ids policies take precedence)",
+        )),
+        (Some(ids), None) => {
+            if ids.is_empty() {
+                out.push(Diagnostic::error(
+                    at("match.ids"),
+                    "the id list is empty",
+                    "list at least one instance id, or remove the policy",
+                ));
+            }
+            for (j, id) in ids.iter().enumerate() {
+                let path = at("match.ids").index(j);
+                if !is_instance_id(id) {
+                    out.push(
+                        Diagnostic::error(
+                            path,
                             format!("{id:?} is not an instance id"),
                             "ECS instance ids look like i-bp1abc0000000001",
-                        ));
-                    } else if let Some(&owner) = id_owner.get(id.as_str()) {
-                        let other = if owner == i {
-                            "this policy already lists it".to_string()
-                        } else {
-                            format!(
-                                "policy {:?} (policies[{owner}]) already lists it",
-                                desired.policies[owner].name
-                            )
-                        };
-                        out.push(Diagnostic::error(
-                            &path,
+                        )
+                        .label("not an instance id"),
+                    );
+                } else if let Some(&(owner, k)) = id_owner.get(id.as_str()) {
+                    let other = if owner == i {
+                        "this policy already lists it".to_string()
+                    } else {
+                        let name = policies
+                            .iter()
+                            .find(|(index, _)| *index == owner)
+                            .map(|(_, p)| p.name.as_str())
+                            .unwrap_or_default();
+                        format!("policy {name:?} (policies[{owner}]) already lists it")
+                    };
+                    out.push(
+                        Diagnostic::error(
+                            path,
                             format!("instance {id} is listed twice: {other}"),
                             "list each instance id in one policy only",
-                        ));
-                    } else {
-                        id_owner.insert(id.as_str(), i);
-                    }
-                }
-            }
-            (None, Some(tags)) => {
-                if tags.is_empty() {
-                    out.push(Diagnostic::error(
-                        at("match.tags"),
-                        "the tag list is empty (it would match every instance)",
-                        "list at least one tag, e.g. `tags: {env: prod}`",
-                    ));
-                }
-                for key in tags.keys() {
-                    if key.trim().is_empty() {
-                        out.push(Diagnostic::error(
-                            at("match.tags"),
-                            "a tag key is empty",
-                            "tag keys are non-empty strings",
-                        ));
-                    }
+                        )
+                        .label("listed again here")
+                        .related(
+                            FieldPath::policy(owner).at("match.ids").index(k),
+                            Target::Value,
+                            "first listed here",
+                        ),
+                    );
+                } else {
+                    id_owner.insert(id.as_str(), (i, j));
                 }
             }
         }
-
-        // Malformed durations first: each is reported once, with its path.
-        let fields = [
-            ("auto_renew_period", &policy.auto_renew_period),
-            ("min_remaining", &policy.min_remaining),
-            ("renew_period", &policy.renew_period),
-        ];
-        for (field, value) in fields {
-            if let Some(PeriodField {
-                parsed: Err(err), ..
-            }) = value
-            {
+        (None, Some(tags)) => {
+            if tags.is_empty() {
                 out.push(Diagnostic::error(
+                    at("match.tags"),
+                    "the tag list is empty (it would match every instance)",
+                    "list at least one tag, e.g. `tags: {env: prod}`",
+                ));
+            }
+            for key in tags.keys() {
+                if key.trim().is_empty() {
+                    out.push(
+                        Diagnostic::error(
+                            at("match.tags").key(key.as_str()),
+                            "a tag key is empty",
+                            "tag keys are non-empty strings",
+                        )
+                        .target(Target::Key),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
+    let at = |field: &str| FieldPath::policy(i).at(field);
+
+    // Malformed durations first: each is reported once, with its path.
+    let fields = [
+        ("auto_renew_period", &policy.auto_renew_period),
+        ("min_remaining", &policy.min_remaining),
+        ("renew_period", &policy.renew_period),
+    ];
+    for (field, value) in fields {
+        if let Some(PeriodField {
+            parsed: Err(err), ..
+        }) = value
+        {
+            out.push(
+                Diagnostic::error(
                     at(field),
                     err.to_string(),
                     "durations are a whole number and a unit, e.g. `30 days`, `1 month`, `1 year`",
-                ));
-            }
+                )
+                .label("not a duration"),
+            );
         }
+    }
 
-        match (policy.renewal, &policy.auto_renew_period) {
-            (Renewal::Auto, None) => out.push(Diagnostic::error(
-                at("auto_renew_period"),
+    match (policy.renewal, &policy.auto_renew_period) {
+        (Renewal::Auto, None) => out.push(
+            Diagnostic::error(
+                at("renewal"),
                 "`renewal: auto` needs an auto_renew_period",
                 "add e.g. `auto_renew_period: 1 month` (each automatic renewal's length)",
-            )),
-            (Renewal::Auto, Some(field)) => {
-                if let Some(period) = field.period()
-                    && let Err(why) = auto_renew_setting(period)
-                {
-                    out.push(Diagnostic::error(
+            )
+            .label("auto-renews, but for how long?"),
+        ),
+        (Renewal::Auto, Some(field)) => {
+            if let Some(period) = field.period()
+                && let Err(why) = auto_renew_setting(period)
+            {
+                out.push(
+                    Diagnostic::error(
                         at("auto_renew_period"),
                         format!("{period} is not accepted: {why}"),
                         "pick one of the accepted values",
-                    ));
-                }
+                    )
+                    .label("not accepted by ECS"),
+                );
             }
-            (other, Some(_)) => out.push(Diagnostic::error(
+        }
+        (other, Some(_)) => out.push(
+            Diagnostic::error(
                 at("auto_renew_period"),
                 format!(
                     "auto_renew_period only applies to `renewal: auto`, not `renewal: {other}`"
                 ),
                 "remove it, or set `renewal: auto`",
-            )),
-            (_, None) => {}
-        }
+            )
+            .label("ignored by this renewal")
+            .related(at("renewal"), Target::Value, "renewal set here"),
+        ),
+        (_, None) => {}
+    }
 
-        if policy.min_remaining.is_some() {
-            if policy.renewal == Renewal::Never {
-                out.push(Diagnostic::error(
+    if policy.min_remaining.is_some() {
+        if policy.renewal == Renewal::Never {
+            out.push(
+                Diagnostic::error(
                     at("min_remaining"),
                     "`renewal: never` contradicts min_remaining (it would renew an instance that must never be renewed)",
                     "remove min_remaining, or use `renewal: manual`",
-                ));
-            } else if policy.min_remaining().is_some_and(|min| min.count == 0) {
-                out.push(Diagnostic::error(
-                    at("min_remaining"),
-                    "min_remaining is zero",
-                    "give a positive duration such as `30 days`, or remove it",
-                ));
-            }
-        }
-
-        if let Some(field) = &policy.renew_period {
-            if policy.min_remaining.is_none() {
-                out.push(Diagnostic::error(
-                    at("renew_period"),
-                    "renew_period has no effect without min_remaining",
-                    "add min_remaining (when to renew), or remove renew_period",
-                ));
-            } else if let Some(step) = field.period()
-                && let Err(why) = renew_step(step)
-            {
-                out.push(Diagnostic::error(
-                    at("renew_period"),
-                    format!("{step} is not accepted: {why}"),
-                    "pick one of the accepted values",
-                ));
-            }
+                )
+                .label("would renew")
+                .related(at("renewal"), Target::Value, "never renewed"),
+            );
+        } else if policy.min_remaining().is_some_and(|min| min.count == 0) {
+            out.push(Diagnostic::error(
+                at("min_remaining"),
+                "min_remaining is zero",
+                "give a positive duration such as `30 days`, or remove it",
+            ));
         }
     }
 
-    out
+    if let Some(field) = &policy.renew_period {
+        if policy.min_remaining.is_none() {
+            out.push(
+                Diagnostic::error(
+                    at("renew_period"),
+                    "renew_period has no effect without min_remaining",
+                    "add min_remaining (when to renew), or remove renew_period",
+                )
+                .label("never used"),
+            );
+        } else if let Some(step) = field.period()
+            && let Err(why) = renew_step(step)
+        {
+            out.push(
+                Diagnostic::error(
+                    at("renew_period"),
+                    format!("{step} is not accepted: {why}"),
+                    "pick one of the accepted values",
+                )
+                .label("not accepted by ECS"),
+            );
+        }
+    }
 }

@@ -230,8 +230,9 @@ pub fn plan_with(
         ..Draft::default()
     };
 
+    let matcher = policy::Matcher::new(desired);
     for (index, instance) in observed.instances.iter().enumerate() {
-        match policy::govern(desired, instance) {
+        match matcher.govern(instance) {
             Err(conflict) => draft.problems.push(conflict.to_string()),
             Ok(None) => {}
             Ok(Some(governing)) => {

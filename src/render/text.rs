@@ -33,8 +33,8 @@ fn instance_label(change: &Change) -> String {
     }
 }
 
-/// One change as its plan line(s).
-fn change_lines(out: &mut String, change: &Change) {
+/// One change as its plan line(s); `explain` shows an instance's changes with it too.
+pub fn change_lines(out: &mut String, change: &Change) {
     match change.action {
         Action::ModifyAutoRenew => {
             let _ = writeln!(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod cmd;
 pub mod emulator;
 
 use std::collections::BTreeMap;

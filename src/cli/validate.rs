@@ -1,0 +1,56 @@
+//! `renewctl validate`: every problem of a renewal.yaml at once, as rustc-style snippets on
+//! stderr, and a one-line verdict. Exit 0 when valid (warnings allowed), 1 otherwise.
+
+use anstream::{eprintln, println};
+
+use super::args::ConfigArg;
+use super::config_file::{eprint_diagnostics, read_capped};
+use crate::desired::{self, Hidden};
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
+    let bytes = read_capped(&args.config)?;
+    let label = args.config.display().to_string();
+    match desired::parse(&bytes, &label) {
+        Ok(config) => {
+            eprint_diagnostics(&label, &config.source, &config.warnings);
+            let hidden = Hidden {
+                errors: 0,
+                warnings: config.hidden_warnings,
+            };
+            if let Some(note) = hidden.note() {
+                eprintln!("{note}");
+            }
+            let count = config.warnings.len() + config.hidden_warnings;
+            let warnings = if count == 0 {
+                String::new()
+            } else {
+                format!(" ({})", plural(count, "warning", "warnings"))
+            };
+            println!(
+                "{label} is valid{warnings}: {} over {}.",
+                plural(config.desired.policies.len(), "policy", "policies"),
+                plural(config.desired.regions.len(), "region", "regions"),
+            );
+            Ok(0)
+        }
+        Err(err) => {
+            eprint_diagnostics(&label, &err.source, &err.diagnostics);
+            if let Some(note) = err.hidden.note() {
+                eprintln!("{note}");
+            }
+            let warnings = match err.warnings() {
+                0 => String::new(),
+                n => format!(", {}", plural(n, "warning", "warnings")),
+            };
+            eprintln!(
+                "error: {label} is invalid: {}{warnings}",
+                plural(err.errors(), "error", "errors")
+            );
+            Ok(1)
+        }
+    }
+}

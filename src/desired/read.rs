@@ -1,0 +1,507 @@
+//! Reads the loaded tree into the model, leniently: every unknown key (with the nearest accepted
+//! one), duplicate key, wrong type and missing key is reported at its place, and whatever reads
+//! cleanly is kept so that the semantic checks can run on it too. A reader, not a judge: values
+//! are checked by `validate`.
+//!
+//! Scalars are read the way the parser reads them into the model (a `String` field takes any
+//! scalar as written, `~` means "absent" for an optional field), and the result is compared
+//! with the model's own derived deserialization in `parse`, so the two cannot quietly drift.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use serde::de::value::Error as ValueError;
+
+use super::diagnostic::{Diagnostic, Target};
+use super::fields::names;
+use super::model::{DesiredState, Renewal, RenewalPolicy, Selector};
+use super::path::FieldPath;
+use super::period::PeriodField;
+use super::suggest::nearest;
+use super::tree::{Kind, Node, Resolved};
+
+/// What could be read: every field that read cleanly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    pub version: Option<u32>,
+    pub regions: Option<Vec<String>>,
+    /// The policies that read cleanly, with their index in the file.
+    pub policies: Vec<(usize, RenewalPolicy)>,
+    /// False when anything could not be read (then `desired` is `None`).
+    pub complete: bool,
+}
+
+impl Draft {
+    /// The whole desired state, when everything read cleanly.
+    pub fn desired(&self) -> Option<DesiredState> {
+        if !self.complete {
+            return None;
+        }
+        Some(DesiredState {
+            version: self.version?,
+            regions: self.regions.clone()?,
+            policies: self.policies.iter().map(|(_, p)| p.clone()).collect(),
+        })
+    }
+}
+
+/// Reads `root`; the diagnostics are errors (each already placed).
+pub fn read(root: &Node) -> (Draft, Vec<Diagnostic>) {
+    let mut reader = Reader { out: Vec::new() };
+    let draft = reader.document(root);
+    let complete = reader.out.is_empty();
+    (Draft { complete, ..draft }, reader.out)
+}
+
+struct Reader {
+    out: Vec<Diagnostic>,
+}
+
+/// What a struct-like mapping is, for messages: "the file", "a policy", "a match".
+struct Shape {
+    what: &'static str,
+    keys: &'static [&'static str],
+}
+
+impl Reader {
+    /// Reports a problem with `node`. A scalar is placed here; a collection is left to the
+    /// locator, which shows the key holding it rather than its first element.
+    fn error(&mut self, node: &Node, path: &FieldPath, message: String, hint: impl Into<String>) {
+        let mut d = Diagnostic::error(path.clone(), message, hint);
+        if let Kind::Scalar(s) = &node.kind {
+            d.span = s.span;
+        }
+        self.out.push(d);
+    }
+
+    /// YAML tags (`!foo`) carry no meaning in this format; the parser would quietly apply or
+    /// drop them, so they are refused.
+    fn untagged(&mut self, node: &Node, path: &FieldPath) -> bool {
+        match &node.tag {
+            None => true,
+            Some(tag) => {
+                self.error(
+                    node,
+                    path,
+                    format!("the YAML tag `!{tag}` has no meaning here"),
+                    "remove the tag",
+                );
+                false
+            }
+        }
+    }
+
+    /// The first value of each known key of a mapping; reports anything else.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &FieldPath,
+        shape: &Shape,
+    ) -> Option<BTreeMap<&'static str, &'n Node>> {
+        if !self.untagged(node, path) {
+            return None;
+        }
+        let Kind::Map(entries) = &node.kind else {
+            self.error(
+                node,
+                path,
+                format!(
+                    "expected {} (a mapping with keys {}), found {}",
+                    shape.what,
+                    shape.keys.join(", "),
+                    node.describe()
+                ),
+                "write `key: value` lines, indented under the parent",
+            );
+            return None;
+        };
+        let mut fields = BTreeMap::new();
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for entry in entries {
+            let Some(key) = entry.key.key_text() else {
+                self.error(
+                    &entry.key,
+                    path,
+                    format!(
+                        "a key of {} must be a name, not {}",
+                        shape.what,
+                        entry.key.describe()
+                    ),
+                    format!("the keys are {}", shape.keys.join(", ")),
+                );
+                continue;
+            };
+            let occurrence = seen.entry(key).or_insert(0);
+            *occurrence += 1;
+            let key_path = path.key(key);
+            if *occurrence > 1 {
+                let mut d = Diagnostic::error(
+                    key_path.clone(),
+                    format!("duplicate key `{key}`"),
+                    "each key may appear once in a mapping: remove one of them",
+                )
+                .label("written again here")
+                .target(Target::KeyOccurrence(*occurrence - 1))
+                .related(key_path, Target::Key, "first written here");
+                d.span = entry.key.first_span();
+                self.out.push(d);
+                continue;
+            }
+            match shape.keys.iter().find(|&&k| k == key) {
+                Some(&known) => {
+                    fields.insert(known, &entry.value);
+                }
+                None => {
+                    let hint = if key == "<<" {
+                        "merge keys (`<<: *anchor`) are not supported: write the keys out".into()
+                    } else {
+                        match nearest(key, shape.keys) {
+                            Some(near) => format!(
+                                "did you mean `{near}`? {} takes {}",
+                                capitalise(shape.what),
+                                shape.keys.join(", ")
+                            ),
+                            None => {
+                                format!("remove it; {} takes {}", shape.what, shape.keys.join(", "))
+                            }
+                        }
+                    };
+                    let mut d = Diagnostic::error(key_path, format!("unknown key `{key}`"), hint)
+                        .label(format!("not a key of {}", shape.what))
+                        .target(Target::Key);
+                    d.span = entry.key.first_span();
+                    self.out.push(d);
+                }
+            }
+        }
+        Some(fields)
+    }
+
+    fn required<'n>(
+        &mut self,
+        fields: &BTreeMap<&'static str, &'n Node>,
+        node: &Node,
+        path: &FieldPath,
+        key: &str,
+        hint: &str,
+    ) -> Option<&'n Node> {
+        let found = fields.get(key).copied();
+        if found.is_none() {
+            let mut d = Diagnostic::error(path.clone(), format!("missing key `{key}`"), hint)
+                .label(format!("`{key}` belongs in this mapping"));
+            d.span = node.first_span();
+            self.out.push(d);
+        }
+        found
+    }
+
+    /// Any scalar, as text (how a `String` field reads it).
+    fn string(&mut self, node: &Node, path: &FieldPath, what: &str) -> Option<String> {
+        if !self.untagged(node, path) {
+            return None;
+        }
+        match &node.kind {
+            Kind::Scalar(s) => Some(s.text.clone()),
+            _ => {
+                self.error(
+                    node,
+                    path,
+                    format!("expected {what}, found {}", node.describe()),
+                    format!("write {what} on the same line as its key"),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node, path: &FieldPath, what: &str) -> Option<Vec<String>> {
+        if !self.untagged(node, path) {
+            return None;
+        }
+        let Kind::Seq(items) = &node.kind else {
+            self.error(
+                node,
+                path,
+                format!("expected a list of {what}s, found {}", node.describe()),
+                format!("write a list: `[a, b]`, or one `- {what}` per line"),
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.string(item, &path.index(i), what) {
+                Some(text) => out.push(text),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn is_null(node: &Node) -> bool {
+        node.tag.is_none() && matches!(&node.kind, Kind::Scalar(s) if s.resolved == Resolved::Null)
+    }
+
+    fn document(&mut self, root: &Node) -> Draft {
+        let top = FieldPath::root();
+        let shape = Shape {
+            what: "the file",
+            keys: names::<DesiredState>(),
+        };
+        let Some(fields) = self.fields(root, &top, &shape) else {
+            return Draft::default();
+        };
+        let version = self
+            .required(
+                &fields,
+                root,
+                &top,
+                "version",
+                "start the file with `version: 1`",
+            )
+            .and_then(|node| self.version(node));
+        let regions = self
+            .required(
+                &fields,
+                root,
+                &top,
+                "regions",
+                "list the regions to observe, e.g. `regions: [cn-hangzhou]`",
+            )
+            .and_then(|node| self.strings(node, &top.key("regions"), "region id"));
+        let mut policies = Vec::new();
+        if let Some(node) = self.required(
+            &fields,
+            root,
+            &top,
+            "policies",
+            "add `policies:` with one `- name: …` entry per policy",
+        ) {
+            let path = top.key("policies");
+            match &node.kind {
+                Kind::Seq(items) if self.untagged(node, &path) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(policy) = self.policy(item, &path.index(i)) {
+                            policies.push((i, policy));
+                        }
+                    }
+                }
+                Kind::Seq(_) => {}
+                _ => self.error(
+                    node,
+                    &path,
+                    format!("expected a list of policies, found {}", node.describe()),
+                    "write one `- name: …` entry per policy",
+                ),
+            }
+        }
+        Draft {
+            version,
+            regions,
+            policies,
+            complete: true,
+        }
+    }
+
+    fn version(&mut self, node: &Node) -> Option<u32> {
+        let path = FieldPath::root().key("version");
+        if !self.untagged(node, &path) {
+            return None;
+        }
+        let number = match &node.kind {
+            Kind::Scalar(s) => match s.resolved {
+                Resolved::Int(n) => u32::try_from(n).ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        if number.is_none() {
+            self.error(
+                node,
+                &path,
+                format!(
+                    "expected the format version, a number, found {}",
+                    node.describe()
+                ),
+                "write `version: 1`",
+            );
+        }
+        number
+    }
+
+    fn policy(&mut self, node: &Node, path: &FieldPath) -> Option<RenewalPolicy> {
+        let shape = Shape {
+            what: "a policy",
+            keys: names::<RenewalPolicy>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let name = self
+            .required(
+                &fields,
+                node,
+                path,
+                "name",
+                "give the policy a unique `name:`",
+            )
+            .and_then(|n| self.string(n, &path.key("name"), "a policy name"));
+        let selector = self
+            .required(
+                &fields,
+                node,
+                path,
+                "match",
+                "add `match: {tags: {key: value}}` or `match: {ids: [i-…]}`",
+            )
+            .and_then(|n| self.selector(n, &path.key("match")));
+        let renewal = self
+            .required(
+                &fields,
+                node,
+                path,
+                "renewal",
+                "add `renewal: auto`, `renewal: manual` or `renewal: never`",
+            )
+            .and_then(|n| self.renewal(n, &path.key("renewal")));
+        let mut period = |key: &str| match fields.get(key) {
+            None => Some(None),
+            Some(n) => self.period(n, &path.key(key)),
+        };
+        let auto_renew_period = period("auto_renew_period");
+        let min_remaining = period("min_remaining");
+        let renew_period = period("renew_period");
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(RenewalPolicy {
+            name: name?,
+            selector: selector?,
+            renewal: renewal?,
+            auto_renew_period: auto_renew_period?,
+            min_remaining: min_remaining?,
+            renew_period: renew_period?,
+        })
+    }
+
+    fn renewal(&mut self, node: &Node, path: &FieldPath) -> Option<Renewal> {
+        let variants = names::<Renewal>();
+        let expected = variants
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = self.string(node, path, &format!("one of {expected}"))?;
+        let parsed = Renewal::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+            text.as_str(),
+        ));
+        if parsed.is_err() {
+            let hint = match nearest(&text, variants) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("use one of {expected}"),
+            };
+            self.error(
+                node,
+                path,
+                format!("`{text}` is not a renewal; expected one of {expected}"),
+                hint,
+            );
+        }
+        parsed.ok()
+    }
+
+    /// An optional duration: `~` (or nothing) means absent; a malformed one is kept for
+    /// `validate`, which reports it with the accepted form.
+    fn period(&mut self, node: &Node, path: &FieldPath) -> Option<Option<PeriodField>> {
+        if Self::is_null(node) {
+            return Some(None);
+        }
+        let text = self.string(node, path, "a duration such as `30 days`")?;
+        let parsed = text.parse();
+        Some(Some(PeriodField { text, parsed }))
+    }
+
+    fn selector(&mut self, node: &Node, path: &FieldPath) -> Option<Selector> {
+        let shape = Shape {
+            what: "a match",
+            keys: names::<Selector>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let ids = match fields.get("ids") {
+            None => Some(None),
+            Some(n) if Self::is_null(n) => Some(None),
+            Some(n) => self.strings(n, &path.key("ids"), "instance id").map(Some),
+        };
+        let tags = match fields.get("tags") {
+            None => Some(None),
+            Some(n) => self.tags(n, &path.key("tags")).map(Some),
+        };
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Selector {
+            ids: ids?,
+            tags: tags?,
+        })
+    }
+
+    fn tags(&mut self, node: &Node, path: &FieldPath) -> Option<BTreeMap<String, String>> {
+        if !self.untagged(node, path) {
+            return None;
+        }
+        let Kind::Map(entries) = &node.kind else {
+            self.error(
+                node,
+                path,
+                format!(
+                    "expected a mapping of tag keys to values, found {}",
+                    node.describe()
+                ),
+                "write `tags: {env: prod}`, or one `key: value` per line",
+            );
+            return None;
+        };
+        let mut tags = BTreeMap::new();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut ok = true;
+        for entry in entries {
+            let Some(key) = self.string(&entry.key, path, "a tag key") else {
+                ok = false;
+                continue;
+            };
+            let occurrence = seen.entry(key.clone()).or_insert(0);
+            *occurrence += 1;
+            let key_path = path.key(key.as_str());
+            if *occurrence > 1 {
+                let mut d = Diagnostic::error(
+                    key_path.clone(),
+                    format!("duplicate tag key `{key}`"),
+                    "each tag can be listed once: the parser would quietly keep the last one",
+                )
+                .label("written again here")
+                .target(Target::KeyOccurrence(*occurrence - 1))
+                .related(key_path, Target::Key, "first written here");
+                d.span = entry.key.first_span();
+                self.out.push(d);
+                ok = false;
+                continue;
+            }
+            match self.string(&entry.value, &key_path, "a tag value") {
+                Some(value) => {
+                    tags.insert(key, value);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(tags)
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,209 @@
+//! The JSON Schema of renewal.yaml, generated from the model's `JsonSchema` derives (the doc
+//! comments become editor tooltips) plus the rules a derive cannot see: the durations and ids
+//! the API accepts, as patterns built from the same constants `validate` checks against, and the
+//! conditions between keys (`auto_renew_period` only with `renewal: auto`, …). The committed
+//! `schemas/renewal.schema.json` must equal `generate()`; a test holds them together.
+//!
+//! What a schema cannot say is left to `validate`: unique policy names, an id listed by two
+//! policies, overlapping tag policies, and counts beyond 32 bits.
+
+use schemars::generate::SchemaSettings;
+use schemars::{Schema, SchemaGenerator, json_schema};
+use serde_json::{Map, Value, json};
+
+use super::limits::{
+    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS, renew_years,
+};
+use super::model::DesiredState;
+
+/// The repository path of the committed schema, relative to a renewal.yaml at the top.
+pub const SCHEMA_PATH: &str = "schemas/renewal.schema.json";
+
+/// The schema as a JSON value, keys sorted.
+pub fn generate() -> Value {
+    let generator = SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<DesiredState>();
+    sorted(schema.to_value())
+}
+
+/// The schema as the committed file holds it: pretty JSON and a final newline.
+pub fn to_json() -> String {
+    let mut text = serde_json::to_string_pretty(&generate()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Keys in a stable order whatever serde_json features the build unifies, and descriptions
+/// unwrapped: doc comments wrap at 100 columns, editor tooltips wrap by themselves.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| match (k.as_str(), v) {
+                        ("description", Value::String(text)) => (k, Value::String(unwrap(&text))),
+                        (_, v) => (k, sorted(v)),
+                    })
+                    .collect::<Map<_, _>>(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Joins the lines of each paragraph; paragraphs stay apart.
+fn unwrap(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            paragraph
+                .split('\n')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// `[Mm][Oo][Nn][Tt][Hh][Ss]?`: units are case-insensitive, and JSON Schema patterns have no
+/// flags.
+fn unit(word: &str) -> String {
+    let mut out: String = word
+        .chars()
+        .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c))
+        .collect();
+    out.push_str("[Ss]?");
+    out
+}
+
+/// `0*(?:1|2|3)`: one of the counts, leading zeros allowed as the parser allows them.
+fn counts(values: &[u32]) -> String {
+    let alternatives: Vec<String> = values.iter().map(u32::to_string).collect();
+    format!("0*(?:{})", alternatives.join("|"))
+}
+
+/// A duration pattern from (count pattern, unit word) alternatives.
+fn duration_pattern(parts: &[(String, &str)]) -> String {
+    let alternatives: Vec<String> = parts
+        .iter()
+        .map(|(count, word)| format!("{count}\\s+{}", unit(word)))
+        .collect();
+    format!("^\\s*(?:{})\\s*$", alternatives.join("|"))
+}
+
+fn duration(pattern: String) -> Schema {
+    json_schema!({
+        "type": ["string", "null"],
+        "pattern": pattern,
+    })
+}
+
+pub fn version(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "const": 1 })
+}
+
+pub fn regions(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": true,
+        "items": { "type": "string", "pattern": "^[a-z]{2,}(?:-[a-z0-9]+)+$" },
+    })
+}
+
+pub fn name(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": "\\S" })
+}
+
+pub fn ids(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["array", "null"],
+        "minItems": 1,
+        "uniqueItems": true,
+        "items": { "type": "string", "pattern": "^i-[a-z0-9]+$" },
+    })
+}
+
+pub fn tags(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": { "pattern": "\\S" },
+        "additionalProperties": { "type": "string" },
+    })
+}
+
+pub fn auto_renew_period(_: &mut SchemaGenerator) -> Schema {
+    duration(duration_pattern(&[
+        (counts(AUTO_RENEW_MONTHS), "month"),
+        (counts(AUTO_RENEW_YEARS), "year"),
+        (counts(AUTO_RENEW_WEEKS), "week"),
+    ]))
+}
+
+pub fn renew_period(_: &mut SchemaGenerator) -> Schema {
+    duration(duration_pattern(&[
+        (counts(RENEW_MONTHS), "month"),
+        (counts(&renew_years()), "year"),
+        (counts(RENEW_WEEKS), "week"),
+    ]))
+}
+
+pub fn min_remaining(_: &mut SchemaGenerator) -> Schema {
+    let any = "0*[1-9][0-9]*".to_string();
+    duration(duration_pattern(&[
+        (any.clone(), "day"),
+        (any.clone(), "week"),
+        (any.clone(), "month"),
+        (any, "year"),
+    ]))
+}
+
+/// A key that is present with a value (not `~`).
+fn set(key: &str) -> Value {
+    json!({ "required": [key], "properties": { key: { "type": "string" } } })
+}
+
+/// A key that is absent or `~`.
+fn unset(key: &str) -> Value {
+    json!({ "properties": { key: { "type": "null" } } })
+}
+
+/// The rules between a policy's keys (DESIGN.md §2).
+pub fn policy_rules(schema: &mut Schema) {
+    let renewal_is = |value: &str| json!({ "properties": { "renewal": { "const": value } } });
+    schema.insert(
+        "allOf".to_string(),
+        json!([
+            { "if": renewal_is("auto"), "then": set("auto_renew_period"), "else": unset("auto_renew_period") },
+            { "if": renewal_is("never"), "then": unset("min_remaining") },
+            { "if": set("renew_period"), "then": set("min_remaining") },
+        ]),
+    );
+}
+
+/// A match lists ids or tags, exactly one of the two.
+pub fn selector_rules(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".to_string(),
+        json!([
+            { "required": ["ids"], "properties": { "ids": { "type": "array" } } },
+            { "required": ["tags"], "properties": { "tags": { "type": "object" } } },
+        ]),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_patterns_are_built_from_the_limits() {
+        let p = duration_pattern(&[(counts(&[1, 12]), "month")]);
+        assert_eq!(p, "^\\s*(?:0*(?:1|12)\\s+[Mm][Oo][Nn][Tt][Hh][Ss]?)\\s*$");
+    }
+}
