@@ -5,7 +5,7 @@
 //! listed by `ids` policies but not seen are looked up once more without the charge filter.
 //! Reads only: nothing here changes the cloud.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::StreamExt;
 use futures_util::future::{Either, join_all};
@@ -56,8 +56,8 @@ enum Done {
 
 /// Everything observed in one region.
 struct RegionObservation {
+    /// With their auto-renew attribute when wanted.
     instances: Vec<InstanceSnapshot>,
-    attributes: BTreeMap<String, RenewalAttribute>,
     reads: u64,
 }
 
@@ -70,6 +70,61 @@ async fn page_task<A: EcsApi>(api: &A, region: &str, page: u32) -> Done {
 
 async fn attributes_task<A: EcsApi>(api: &A, region: &str, ids: Vec<String>) -> Done {
     Done::Attributes(api.describe_auto_renew(region, &ids).await)
+}
+
+/// The snapshots of one region as its pages arrive: in arrival order with an index by id, sized
+/// from `TotalCount` up front, each auto-renew attribute written straight into its snapshot. (A
+/// map of snapshots, then a vector of them, would hold a 100,000-instance fleet two or three
+/// times over at its peak.)
+struct RegionScan {
+    list: Vec<InstanceSnapshot>,
+    index: HashMap<String, usize>,
+    /// Wanted ids whose attribute is not requested yet.
+    pending: Vec<String>,
+}
+
+impl RegionScan {
+    fn new(capacity: usize) -> RegionScan {
+        RegionScan {
+            list: Vec::with_capacity(capacity),
+            index: HashMap::with_capacity(capacity),
+            pending: Vec::new(),
+        }
+    }
+
+    fn take_page(
+        &mut self,
+        page: InstancePage,
+        wanted: &(dyn Fn(&InstanceSnapshot) -> bool + Sync),
+    ) {
+        for mut instance in page.instances {
+            match self.index.get(&instance.instance_id) {
+                // Seen on another page too (the fleet moved): keep what was read of it.
+                Some(&at) => {
+                    if let Some(seen) = self.list.get_mut(at) {
+                        instance.renewal = seen.renewal.take();
+                        *seen = instance;
+                    }
+                }
+                None => {
+                    if wanted(&instance) {
+                        self.pending.push(instance.instance_id.clone());
+                    }
+                    self.index
+                        .insert(instance.instance_id.clone(), self.list.len());
+                    self.list.push(instance);
+                }
+            }
+        }
+    }
+
+    fn set_attributes(&mut self, found: Vec<(String, RenewalAttribute)>) {
+        for (id, attribute) in found {
+            if let Some(instance) = self.index.get(&id).and_then(|&at| self.list.get_mut(at)) {
+                instance.renewal = Some(attribute);
+            }
+        }
+    }
 }
 
 /// Every subscription instance of one region, and the auto-renew attribute of those `wanted`.
@@ -103,24 +158,13 @@ async fn observe_region<A: EcsApi>(
         tasks.push(Either::Left(page_task(api, region, page as u32)));
     }
     let mut pages_left = pages - 1;
-    let mut by_id: BTreeMap<String, InstanceSnapshot> = BTreeMap::new();
-    let mut requested: HashSet<String> = HashSet::new();
-    let mut pending: Vec<String> = Vec::new();
-    let mut attributes = BTreeMap::new();
-
-    let mut take_page = |page: InstancePage, pending: &mut Vec<String>| {
-        for instance in page.instances {
-            if wanted(&instance) && requested.insert(instance.instance_id.clone()) {
-                pending.push(instance.instance_id.clone());
-            }
-            by_id.insert(instance.instance_id.clone(), instance);
-        }
-    };
-    take_page(first, &mut pending);
+    let mut scan = RegionScan::new(usize::try_from(total).unwrap_or(0));
+    scan.take_page(first, wanted);
     loop {
         // Full batches go at once; the last, partial one when no page is left to fill it.
-        while pending.len() >= MAX_BATCH || (pages_left == 0 && !pending.is_empty()) {
-            let batch: Vec<String> = pending.drain(..pending.len().min(MAX_BATCH)).collect();
+        while scan.pending.len() >= MAX_BATCH || (pages_left == 0 && !scan.pending.is_empty()) {
+            let take = scan.pending.len().min(MAX_BATCH);
+            let batch: Vec<String> = scan.pending.drain(..take).collect();
             reads += 1;
             tasks.push(Either::Right(attributes_task(api, region, batch)));
         }
@@ -130,42 +174,56 @@ async fn observe_region<A: EcsApi>(
         match done {
             Done::Page(page) => {
                 pages_left -= 1;
-                take_page(page.map_err(api_error(region))?, &mut pending);
+                scan.take_page(page.map_err(api_error(region))?, wanted);
             }
-            Done::Attributes(found) => {
-                attributes.extend(found.map_err(api_error(region))?);
-            }
+            Done::Attributes(found) => scan.set_attributes(found.map_err(api_error(region))?),
         }
     }
 
-    if by_id.len() as u64 != total {
+    if scan.list.len() as u64 != total {
         // The fleet changed while the pages were read (an instance appeared or went, shifting
         // the pages): read the region again, sequentially, with NextToken, which is
         // consistent, and read the attributes still missing.
         let (instances, token_reads) = rescan_region(api, region).await?;
         reads += token_reads;
-        let missing: Vec<String> = instances
+        let mut rescan = RegionScan::new(instances.len());
+        rescan.take_page(
+            InstancePage {
+                total_count: instances.len() as u64,
+                next_token: None,
+                instances,
+                request_id: String::new(),
+            },
+            &|_| false,
+        );
+        for instance in &mut rescan.list {
+            instance.renewal = scan
+                .index
+                .get(&instance.instance_id)
+                .and_then(|&at| scan.list.get_mut(at))
+                .and_then(|seen| seen.renewal.take());
+        }
+        let missing: Vec<String> = rescan
+            .list
             .iter()
-            .filter(|i| wanted(i) && !attributes.contains_key(&i.instance_id))
+            .filter(|i| wanted(i) && i.renewal.is_none())
             .map(|i| i.instance_id.clone())
             .collect();
         for batch in missing.chunks(MAX_BATCH) {
             reads += 1;
-            attributes.extend(
-                api.describe_auto_renew(region, batch)
-                    .await
-                    .map_err(api_error(region))?,
-            );
+            let found = api
+                .describe_auto_renew(region, batch)
+                .await
+                .map_err(api_error(region))?;
+            rescan.set_attributes(found);
         }
         return Ok(RegionObservation {
-            instances,
-            attributes,
+            instances: rescan.list,
             reads,
         });
     }
     Ok(RegionObservation {
-        instances: by_id.into_values().collect(),
-        attributes,
+        instances: scan.list,
         reads,
     })
 }
@@ -245,15 +303,22 @@ pub async fn observe_with<A: EcsApi>(
     )
     .await;
 
-    let mut instances = Vec::new();
-    let mut attributes = BTreeMap::new();
     let mut reads = 0;
+    let mut found_by_region = Vec::with_capacity(scans.len());
     for scan in scans {
         let region = scan?;
-        instances.extend(region.instances);
-        attributes.extend(region.attributes);
         reads += region.reads;
+        found_by_region.push(region.instances);
     }
+    let mut instances = if found_by_region.len() == 1 {
+        found_by_region.pop().unwrap_or_default()
+    } else {
+        let mut all = Vec::with_capacity(found_by_region.iter().map(Vec::len).sum());
+        for found in found_by_region {
+            all.extend(found);
+        }
+        all
+    };
 
     // Ids listed by `ids` policies that the PrePaid scan did not see: look them up without the
     // charge filter, in every region, so a pay-as-you-go instance is told apart from a typo.
@@ -301,6 +366,7 @@ pub async fn observe_with<A: EcsApi>(
             }
         }
     }
+    let mut attributes = BTreeMap::new();
     for (region, ids) in &late_prepaid {
         for batch in ids.chunks(MAX_BATCH) {
             reads += 1;
@@ -321,9 +387,11 @@ pub async fn observe_with<A: EcsApi>(
         .filter(|id| !found.contains(id))
         .collect();
 
-    for instance in &mut instances {
-        if let Some(attribute) = attributes.remove(&instance.instance_id) {
-            instance.renewal = Some(attribute);
+    if !attributes.is_empty() {
+        for instance in &mut instances {
+            if let Some(attribute) = attributes.remove(&instance.instance_id) {
+                instance.renewal = Some(attribute);
+            }
         }
     }
     instances.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));

@@ -105,6 +105,59 @@ pub struct RenewalAttribute {
     pub period_unit: String,
 }
 
+/// An instance's tags, sorted by key, one value per key. A sorted vector rather than a map:
+/// instances carry a few tags, and a `BTreeMap` node per instance would take over half a
+/// kilobyte each, a third of the memory of a 100,000-instance plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Vec<(String, String)>);
+
+impl Tags {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// The tags in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, String)> for Tags {
+    /// Sorts by key; of repeated keys the last one wins (as a map would).
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Tags {
+        let mut tags: Vec<(String, String)> = iter.into_iter().collect();
+        tags.reverse();
+        tags.sort_by(|a, b| a.0.cmp(&b.0));
+        tags.dedup_by(|later, earlier| later.0 == earlier.0);
+        tags.shrink_to_fit();
+        Tags(tags)
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Tags {
+    fn from(pairs: [(String, String); N]) -> Tags {
+        pairs.into_iter().collect()
+    }
+}
+
+impl From<BTreeMap<String, String>> for Tags {
+    fn from(map: BTreeMap<String, String>) -> Tags {
+        Tags(map.into_iter().collect())
+    }
+}
+
 /// One instance as observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceSnapshot {
@@ -115,7 +168,7 @@ pub struct InstanceSnapshot {
     /// `Running`, `Stopped`, … verbatim.
     pub status: String,
     pub expired_time: Timestamp,
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// `OperationLocks.LockReason[].LockReason`; `financial` means expired / in arrears.
     pub locks: Vec<String>,
     /// Present for managed instances (the only ones whose attribute is read).

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::desired::{DesiredState, RenewalPolicy};
-use crate::observed::InstanceSnapshot;
+use crate::observed::{InstanceSnapshot, Tags};
 
 /// Why a policy matched an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ impl fmt::Display for Conflict {
 
 /// Does the tag selector match these tags? Every listed tag must be present with this value;
 /// `"*"` accepts any value.
-pub fn tags_match(wanted: &BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> bool {
+pub fn tags_match(wanted: &BTreeMap<String, String>, tags: &Tags) -> bool {
     wanted.iter().all(|(key, value)| {
         tags.get(key)
             .is_some_and(|have| value == "*" || have == value)
@@ -85,10 +85,7 @@ fn tag_selector(policy: &RenewalPolicy) -> Option<&BTreeMap<String, String>> {
 
 /// Why a tag selector does not match these tags (the first listed tag that fails), `None` when
 /// it matches. Agrees with `tags_match`, which stays allocation-free for the planner.
-pub fn tags_mismatch(
-    wanted: &BTreeMap<String, String>,
-    tags: &BTreeMap<String, String>,
-) -> Option<String> {
+pub fn tags_mismatch(wanted: &BTreeMap<String, String>, tags: &Tags) -> Option<String> {
     wanted.iter().find_map(|(key, value)| match tags.get(key) {
         None => Some(format!("has no tag {key}")),
         Some(have) if value != "*" && have != value => {
@@ -223,7 +220,7 @@ mod tests {
 
     #[test]
     fn mismatch_reasons_agree_with_matching() {
-        let have = tags(&[("env", "prod"), ("tier", "web")]);
+        let have = Tags::from(tags(&[("env", "prod"), ("tier", "web")]));
         for (wanted, why) in [
             (tags(&[("env", "prod")]), None),
             (tags(&[("env", "*"), ("tier", "web")]), None),

@@ -221,7 +221,6 @@ pub async fn verify<A: EcsApi>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     use super::*;
@@ -276,7 +275,7 @@ mod tests {
                         charge_type: ChargeType::PrePaid,
                         status: "Running".into(),
                         expired_time: at(expiry),
-                        tags: BTreeMap::new(),
+                        tags: Default::default(),
                         locks: Vec::new(),
                         renewal: None,
                     })

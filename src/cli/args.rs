@@ -29,8 +29,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RENEWCTL_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
-    /// Maximum number of API requests in flight at once.
-    #[arg(long, global = true, default_value_t = 16, value_name = "N",
+    /// Maximum number of API requests in flight at once (Terraform's default too: see README,
+    /// Performance).
+    #[arg(long, global = true, default_value_t = 10, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 
@@ -48,9 +49,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Requests per second per region and API action, retries included; 0 for no limit. ECS
-    /// throttles per account, region and action, and its quotas are shown in Quota Center.
-    #[arg(long, global = true, default_value_t = 10.0, value_name = "R",
+    /// Requests per second per region and API action, retries included; 0 (the default) for no
+    /// limit. ECS throttles per account, region and action; set this to your quota (Quota
+    /// Center) when other tools share the account.
+    #[arg(long, global = true, default_value_t = 0.0, value_name = "R",
           value_parser = parse_rate)]
     pub max_rps: f64,
 

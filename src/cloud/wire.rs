@@ -4,12 +4,10 @@
 //! missing required keys and wrong types are decode errors, and nothing is guessed: a
 //! subscription instance without a readable `ExpiredTime` fails the whole answer.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute, RenewalStatus};
+use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute, RenewalStatus, Tags};
 use crate::time::parse_api;
 
 /// The error body of a failed call. The Tea SDK also accepts lower-camel keys (§4.1).
@@ -172,7 +170,7 @@ pub fn to_snapshot(region: &str, wire: Instance) -> Result<InstanceSnapshot, Str
         // instances are never planned; the far future keeps them from looking "expired".
         (_, None) => Timestamp::MAX,
     };
-    let tags: BTreeMap<String, String> = wire
+    let tags: Tags = wire
         .tags
         .map(|t| t.tag)
         .unwrap_or_default()

@@ -8,7 +8,7 @@
 //! file says stays true until a client acts.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -183,6 +183,20 @@ pub(crate) struct World {
     index: HashMap<String, (usize, usize)>,
     pub tokens: TokenMemory,
     next_order: u64,
+    /// Bumped by every change to an instance, so cached scans know they are stale.
+    version: u64,
+    /// Visible instances per (region, charge-type filter): what nearly every DescribeInstances
+    /// page asks for. Scanning 100,000 instances for each of 1,000 pages would make the
+    /// emulator, not the network, the bottleneck; a scan is reused until the world changes or
+    /// the second turns (visibility depends on the time).
+    scans: Mutex<HashMap<(String, Option<ChargeType>), CachedScan>>,
+}
+
+#[derive(Debug)]
+struct CachedScan {
+    version: u64,
+    second: i64,
+    positions: Arc<Vec<usize>>,
 }
 
 impl World {
@@ -220,7 +234,62 @@ impl World {
             tokens: TokenMemory::default(),
             // Order numbers look like real ones (15 digits) and never repeat within a run.
             next_order: 211_000_000_000_000 + start.as_second().rem_euclid(1_000_000) as u64 * 1000,
+            version: 0,
+            scans: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Positions (in the region's list) of the visible instances of `region` with charge type
+    /// `charge` (any when `None`), in fleet order; cached, see `scans`.
+    pub(crate) fn scan(
+        &self,
+        region: &str,
+        charge: Option<ChargeType>,
+        now: Timestamp,
+    ) -> Arc<Vec<usize>> {
+        let key = (region.to_string(), charge);
+        let second = now.as_second();
+        let mut scans = self.scans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = scans.get(&key)
+            && hit.version == self.version
+            && hit.second == second
+        {
+            return Arc::clone(&hit.positions);
+        }
+        let cutoff = now.checked_sub(GRACE).ok();
+        let positions: Vec<usize> = self
+            .regions
+            .iter()
+            .find(|(r, _)| &**r == region)
+            .map(|(_, list)| list.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| match (i.expired_time, cutoff) {
+                (Some(at), Some(cutoff)) => at >= cutoff,
+                _ => true,
+            })
+            .filter(|(_, i)| charge.is_none_or(|c| c == i.charge_type))
+            .map(|(pos, _)| pos)
+            .collect();
+        let positions = Arc::new(positions);
+        scans.insert(
+            key,
+            CachedScan {
+                version: self.version,
+                second,
+                positions: Arc::clone(&positions),
+            },
+        );
+        positions
+    }
+
+    /// The instance at `pos` of `region`'s list.
+    pub(crate) fn at(&self, region: &str, pos: usize) -> Option<&Instance> {
+        self.regions
+            .iter()
+            .find(|(r, _)| &**r == region)
+            .and_then(|(_, list)| list.get(pos))
     }
 
     pub(crate) fn has_region(&self, region: &str) -> bool {
@@ -270,6 +339,8 @@ impl World {
     }
 
     pub(crate) fn find_mut(&mut self, id: &str, now: Timestamp) -> Option<&mut Instance> {
+        // Whoever asks for a mutable instance may change it: cached scans become stale.
+        self.version += 1;
         let (region, pos) = *self.index.get(id)?;
         self.regions
             .get_mut(region)?

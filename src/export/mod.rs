@@ -128,7 +128,7 @@ fn common_tags(members: &[&InstanceSnapshot]) -> BTreeMap<String, String> {
         .tags
         .iter()
         .filter(|(k, v)| !k.trim().is_empty() && v.as_str() != "*")
-        .filter(|(k, v)| rest.iter().all(|m| m.tags.get(*k) == Some(*v)))
+        .filter(|(k, v)| rest.iter().all(|m| m.tags.get(k) == Some(*v)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -346,21 +346,15 @@ fn risk_and_outlook(
     let mut risk = Vec::new();
 
     for (index, instance) in observed.instances.iter().enumerate() {
-        let (status_after, renewed, policy) = match coverage.get(index).and_then(Option::as_ref) {
-            Some(c) => (
-                c.status_after.clone(),
-                c.renewed,
-                desired.policies.get(c.policy).map(|p| p.name.clone()),
-            ),
-            None => (
-                instance.renewal.as_ref().map(|r| r.status.clone()),
-                false,
-                None,
-            ),
-        };
+        // Borrowed: most instances are covered, and nothing is cloned for them.
+        let (status_after, renewed, policy_index) =
+            match coverage.get(index).and_then(Option::as_ref) {
+                Some(c) => (c.status_after.as_ref(), c.renewed, Some(c.policy)),
+                None => (instance.renewal.as_ref().map(|r| &r.status), false, None),
+            };
         let expiry = instance.expired_time;
         let expired = expiry <= now;
-        let auto = status_after == Some(RenewalStatus::AutoRenewal);
+        let auto = status_after == Some(&RenewalStatus::AutoRenewal);
         let covered = renewed || (auto && !expired);
 
         let seconds_ahead = expiry.duration_since(now).as_secs();
@@ -381,6 +375,9 @@ fn risk_and_outlook(
         }
         let release = release_time(expiry);
         let days = days_between(now, expiry);
+        let policy = policy_index
+            .and_then(|i| desired.policies.get(i))
+            .map(|p| p.name.clone());
         let (kind, message) = if expired {
             (
                 RiskKind::Expired,
@@ -391,7 +388,7 @@ fn risk_and_outlook(
                     days_between(now, release).max(0)
                 ),
             )
-        } else if status_after == Some(RenewalStatus::NotRenewal) {
+        } else if status_after == Some(&RenewalStatus::NotRenewal) {
             (
                 RiskKind::WillBeReleased,
                 format!(
@@ -431,7 +428,7 @@ fn risk_and_outlook(
             kind,
             expired_time: expiry,
             release_time: release,
-            renewal_status: status_after,
+            renewal_status: status_after.cloned(),
             message,
         });
     }
@@ -519,7 +516,6 @@ fn plan_instance(
         choose_renewal(policy, instance.expired_time, target).map(|choice| (min, choice))
     });
 
-    let before = renewal_state(&attr.status, attr.duration, &attr.period_unit);
     let modify = |after: ChangeState, code: ReasonCode, reason: String| Change {
         region: instance.region.clone(),
         instance_id: instance.instance_id.clone(),
@@ -528,7 +524,8 @@ fn plan_instance(
         action: Action::ModifyAutoRenew,
         reason,
         reason_code: code,
-        before: before.clone(),
+        // Built only for a change: most instances have none.
+        before: renewal_state(&attr.status, attr.duration, &attr.period_unit),
         after,
         period: None,
         period_unit: None,

@@ -6,8 +6,6 @@ pub mod cli;
 pub mod cmd;
 pub mod emulator;
 
-use std::collections::BTreeMap;
-
 use jiff::{Timestamp, ToSpan};
 use renewctl::desired::{self, Config};
 use renewctl::observed::{
@@ -43,7 +41,7 @@ pub fn instance(id: &str, tags: &[(&str, &str)], days: i64) -> InstanceSnapshot 
         tags: tags
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect::<renewctl::observed::Tags>(),
         locks: Vec::new(),
         renewal: Some(RenewalAttribute {
             status: RenewalStatus::Normal,

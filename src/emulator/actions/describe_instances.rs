@@ -38,6 +38,20 @@ struct Filter {
 }
 
 impl Filter {
+    /// Only the charge type (or nothing) is filtered: the common case, served from the
+    /// world's cached scan.
+    fn is_charge_only(&self) -> bool {
+        self.ids.is_none()
+            && self.status.is_none()
+            && self.tags.is_empty()
+            && self.name.is_none()
+            && self.expired_after.is_none()
+            && self.expired_before.is_none()
+            && self.created_after.is_none()
+            && self.created_before.is_none()
+            && self.financial_lock.is_none()
+    }
+
     fn matches(&self, i: &Instance, now: Timestamp) -> bool {
         self.charge_type.is_none_or(|c| c == i.charge_type)
             && self.ids.as_ref().is_none_or(|ids| ids.contains(&i.id))
@@ -110,14 +124,24 @@ pub(super) fn describe_instances(
     // not the network, the bottleneck.
     let mut total = 0;
     let mut instance = Vec::with_capacity(size.min(100));
-    for i in world
-        .visible(region, now)
-        .filter(|i| filter.matches(i, now))
-    {
-        if total >= offset && total - offset < size {
-            instance.push(instance_view(i, now));
+    if filter.is_charge_only() {
+        let positions = world.scan(region, filter.charge_type, now);
+        total = positions.len();
+        for &pos in positions.iter().skip(offset).take(size) {
+            if let Some(i) = world.at(region, pos) {
+                instance.push(instance_view(i, now));
+            }
         }
-        total += 1;
+    } else {
+        for i in world
+            .visible(region, now)
+            .filter(|i| filter.matches(i, now))
+        {
+            if total >= offset && total - offset < size {
+                instance.push(instance_view(i, now));
+            }
+            total += 1;
+        }
     }
     let mut answer = Answer {
         instances: InstanceList { instance },

@@ -44,7 +44,7 @@ pub(crate) struct AccessKey {
     pub expires_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ChargeType {
     PrePaid,
     PostPaid,
