@@ -1,7 +1,9 @@
-//! The pull-request comment: snapshots of a small plan and of a 5,000-change plan, which must
+//! The pull-request comment: snapshots of a small plan (a price known, one unknown, a change
+//! blocked by protection) and of a 5,000-change plan, which must
 //! stay within GitHub's 65,536 characters and say what it left out.
 
-use renewctl::plan;
+use renewctl::money::Amount;
+use renewctl::plan::{self, Action, Price, Quote};
 use renewctl::render::markdown::{self, MAX_CHARS};
 
 use crate::support::*;
@@ -20,6 +22,8 @@ policies:
   - name: retire
     match: {ids: [i-old]}
     renewal: never
+protect:
+  tags: {keep: renewal}
 "#;
 
 #[test]
@@ -48,8 +52,38 @@ fn a_small_plan_renders_as_a_reviewable_comment() {
         ),
         instance("i-loose", &[], 2),
         instance("i-later", &[], 50),
+        instance("i-db2", &[("env", "prod")], 20),
+        with_renewal(
+            instance("i-keep", &[("team", "batch"), ("keep", "renewal")], 90),
+            "AutoRenewal",
+            1,
+            "Month",
+        ),
     ]);
-    let plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    // What the shell reads after planning: one price known, one that could not be read.
+    let renewal = |id: &str| {
+        plan.changes
+            .iter()
+            .position(|c| c.instance_id == id && c.action == Action::Renew)
+            .expect("renewal")
+    };
+    let quotes = vec![
+        (
+            renewal("i-db1"),
+            Quote::Known(Price {
+                trade_price: Amount::parse("240").unwrap(),
+                currency: "CNY".into(),
+            }),
+        ),
+        (
+            renewal("i-db2"),
+            Quote::Unknown(
+                "DescribeRenewalPrice in cn-hangzhou failed: Throttling.User: Request was denied due to user flow control. (HTTP 400, RequestId R-1)".into(),
+            ),
+        ),
+    ];
+    plan::prices::set_prices(&mut plan, quotes, 2);
     let text = markdown::plan(&plan);
     assert!(!text.contains("<script>"), "cloud text is escaped");
     insta::assert_snapshot!("small_plan", text);

@@ -9,6 +9,7 @@ mod demo;
 mod events;
 mod explain;
 mod export;
+mod limits;
 mod logging;
 mod progress;
 mod saved;
