@@ -124,3 +124,46 @@ fn a_five_thousand_change_plan_is_cut_to_fit_one_comment() {
     assert!(text.contains("**Plan: 2500 to renew, 2500 to modify, 1 unchanged, 0 unmanaged.**"));
     insta::assert_snapshot!("five_thousand_changes", text);
 }
+
+#[test]
+fn long_price_reasons_are_cut_in_the_table_and_limits_are_shown() {
+    use renewctl::plan::spend::{Limit, SpendLimits};
+    let config = config(POLICIES);
+    let state = observed(vec![
+        instance("i-db1", &[("env", "prod")], 10),
+        instance("i-old", &[], 300),
+    ]);
+    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let reason = format!("DescribeRenewalPrice failed: {}END", "x".repeat(300));
+    let renewal = plan
+        .changes
+        .iter()
+        .position(|c| c.action == Action::Renew)
+        .expect("a renewal");
+    plan::prices::set_prices(&mut plan, vec![(renewal, Quote::Unknown(reason))], 1);
+    plan.limits = SpendLimits {
+        max_renewals: Some(Limit {
+            value: 3,
+            set_by: "limits.max_renewals in renewal.yaml".into(),
+        }),
+        max_total_price: None,
+    };
+    let text = markdown::plan(&plan);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| `cn-hangzhou/i-db1`") && l.contains("**unknown**"))
+        .expect("renewal row");
+    assert!(row.ends_with("x… |"), "{row}");
+    assert!(
+        !row.contains("END"),
+        "cut, the saved plan keeps it whole: {row}"
+    );
+    assert!(
+        text.contains("Limits: at most 3 renewals (limits.max\\_renewals in renewal.yaml)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Cost of the renewals: unknown (1 price unknown; see the renewals)."),
+        "{text}"
+    );
+}

@@ -362,3 +362,30 @@ fn the_emulator_never_hears_of_a_blocked_downgrade() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn two_tag_policies_that_disagree_on_protect_conflict_like_any_other_setting() {
+    // Whether an instance is protected must not depend on which of two matching policies wins.
+    let yaml = "policies:\n  - name: prod\n    match: {tags: {env: prod}}\n    renewal: manual\n    protect: true\n  - name: db\n    match: {tags: {tier: db}}\n    renewal: manual\n";
+    let config = config(&format!("{HEAD}{yaml}"));
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("disagree on protect")),
+        "{:?}",
+        config.warnings
+    );
+    let both = instance("i-a", &[("env", "prod"), ("tier", "db")], 100);
+    let err = plan::plan(
+        &config.desired,
+        &observed(vec![both]),
+        now(),
+        &config.digest,
+    )
+    .expect_err("a conflict");
+    assert!(
+        err.problems[0].contains("which disagree on protect"),
+        "{err}"
+    );
+}

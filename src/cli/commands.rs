@@ -12,8 +12,8 @@ use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs};
 use super::context::{client_from_env, load_config, make_plan_with, verify_renewals};
 use super::events;
-use super::limits;
 use super::progress::Progress;
+use super::spend;
 use crate::apply::{ApplyEvent, Report, apply};
 use crate::cloud::EcsApi;
 use crate::plan::{Plan, PlanOptions, SpendLimits};
@@ -29,7 +29,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
     plan.limits = spend_limits;
     // A plan over its limits is shown (reviewers see why) but never saved: it cannot be applied.
-    let within = limits::enforce(&plan, &plan.limits);
+    let within = spend::enforce(&plan, &plan.limits);
     if let (Some(out), Ok(())) = (&args.out, &within) {
         write_atomically(out, planfile::to_saved_json(&plan).as_bytes())?;
     }
@@ -50,8 +50,8 @@ fn config_limits(
     path: &Path,
     money: &MoneyArgs,
 ) -> anyhow::Result<SpendLimits> {
-    let file = limits::from_config(config.desired.limits.as_ref(), &path.display().to_string());
-    Ok(file.overridden_by(&limits::from_flags(money, &file)?))
+    let file = spend::from_config(config.desired.limits.as_ref(), &path.display().to_string());
+    Ok(file.overridden_by(&spend::from_flags(money, &file)?))
 }
 
 /// Prints a plan in `format` on stdout.
@@ -110,7 +110,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         print!("{}", render::text::plan(&plan));
     }
     // Before the prompt and before any call.
-    limits::enforce(&plan, &plan.limits)?;
+    spend::enforce(&plan, &plan.limits)?;
     if !plan.has_changes() {
         if args.format == EventFormat::Json {
             events::print_summary(args.format, &Report::default());

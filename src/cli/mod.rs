@@ -9,11 +9,11 @@ mod demo;
 mod events;
 mod explain;
 mod export;
-mod limits;
 mod logging;
 mod progress;
 mod saved;
 mod schema;
+mod spend;
 mod validate;
 mod whoami;
 

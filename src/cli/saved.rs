@@ -10,7 +10,7 @@ use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{plan_exit, print_plan, run_apply};
 use super::context::{client_from_env, load_config, verify_renewals};
 use super::events;
-use super::limits;
+use super::spend;
 use crate::apply::Report;
 use crate::observe::observe_instances;
 use crate::plan::Plan;
@@ -49,8 +49,8 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
     // The limits the plan was reviewed under, and any given now: both must hold, before any
     // call (even a read).
     let recorded = plan.limits.recorded_in(&file);
-    limits::enforce(&plan, &recorded)?;
-    limits::enforce(&plan, &limits::from_flags(&args.money, &plan.limits)?)?;
+    spend::enforce(&plan, &recorded)?;
+    spend::enforce(&plan, &spend::from_flags(&args.money, &plan.limits)?)?;
     if !plan.has_changes() {
         println!("No changes in {file}: nothing to apply.");
         if args.format == EventFormat::Json {

@@ -236,7 +236,7 @@ pub struct Summary {
     pub unchanged: u64,
     /// Mutating requests apply will send (the length of `calls`).
     pub api_calls: u64,
-    /// Read requests made to observe.
+    /// Read requests made to plan: observing, then pricing the renewals (one each).
     pub read_calls: u64,
     /// Observed instances in `risk` (expiring within the risk window, or expired, with nothing
     /// renewing them).
