@@ -554,6 +554,15 @@ mod tests {
         async fn execute(&self, _call: &Call) -> Result<CallOutcome, ApiError> {
             unreachable!("observe never mutates")
         }
+
+        async fn describe_renewal_price(
+            &self,
+            _: &str,
+            _: &str,
+            _: crate::plan::prices::PriceQuery,
+        ) -> Result<crate::plan::Price, ApiError> {
+            Err(ApiError::Config("observe never prices".into()))
+        }
     }
 
     fn desired() -> DesiredState {

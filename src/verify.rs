@@ -294,6 +294,15 @@ mod tests {
         async fn execute(&self, _: &Call) -> Result<CallOutcome, ApiError> {
             Err(ApiError::Config("verify never writes".into()))
         }
+
+        async fn describe_renewal_price(
+            &self,
+            _: &str,
+            _: &str,
+            _: crate::plan::prices::PriceQuery,
+        ) -> Result<crate::plan::Price, ApiError> {
+            Err(ApiError::Config("verify never prices".into()))
+        }
     }
 
     fn api(visible_after: Duration) -> LaggingApi {
@@ -326,6 +335,9 @@ mod tests {
             period_unit: Some("Month".into()),
             client_token: None,
             first_deduction: None,
+            price: None,
+            price_unknown: None,
+            blocked_by: None,
         }
     }
 
@@ -367,6 +379,8 @@ mod tests {
             risk_window_days: 15,
             risk: Vec::new(),
             outlook: Vec::new(),
+            blocked: Vec::new(),
+            limits: Default::default(),
         };
         (plan, Report { outcomes })
     }

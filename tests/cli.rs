@@ -115,12 +115,14 @@ fn plan_apply_plan_converges_on_the_example_fleet_with_the_fewest_calls() {
     .map(|k| summary[k].as_u64().unwrap_or(u64::MAX))
     .collect();
     // 20 observed (19 PrePaid + the listed PostPaid), 18 managed, 2 unmanaged, 2 skipped,
-    // 11 modifications + 5 renewals in 11 calls (6 modify groups + 5 renewals), and 6 reads
-    // (a page and an attribute call per region, and one id lookup per region).
-    assert_eq!(counts, vec![20, 18, 2, 2, 11, 5, 4, 11, 6]);
+    // 11 modifications + 5 renewals in 11 calls (6 modify groups + 5 renewals), and 11 reads
+    // (a page and an attribute call per region, one id lookup per region, and a price per
+    // renewal).
+    assert_eq!(counts, vec![20, 18, 2, 2, 11, 5, 4, 11, 11]);
     // The emulator saw exactly the reads the plan reports, and no write.
     let stats = emu.stats();
-    assert_eq!(stats.requests, 6);
+    assert_eq!(stats.requests, 11);
+    assert_eq!(stats.by_action.get("DescribeRenewalPrice"), Some(&5));
     assert_eq!(stats.mutating_requests, 0);
 
     let out = run(renewctl(&emu).args(["apply", "-c", "examples/renewal.yaml", "--auto-approve"]));

@@ -448,3 +448,46 @@ fn a_dead_endpoint_is_a_transport_error_naming_it() {
     assert!(matches!(err, ApiError::Transport { .. }), "{err}");
     assert!(err.to_string().contains(&port.to_string()), "{err}");
 }
+
+#[test]
+fn renewal_prices_are_read_with_price_unit_in_both_schemes() {
+    use renewctl::plan::prices::{PriceQuery, PriceUnit};
+    let emu = Emulator::start(FLEET);
+    let id = "i-bp1demo0000000005";
+    let query = |period, unit| PriceQuery { period, unit };
+    for scheme in SCHEMES {
+        let api = client(&emu, scheme);
+        // Boxed: ApiError is large, and clippy keeps closures' results small.
+        let price = |region: &str, id: &str, q| {
+            rt().block_on(api.describe_renewal_price(region, id, q))
+                .map_err(Box::new)
+        };
+        let three_months = price("cn-hangzhou", id, query(3, PriceUnit::Month)).expect("priced");
+        assert_eq!(three_months.to_string(), "720.00 CNY", "{scheme:?}");
+        let a_year = price("cn-hangzhou", id, query(1, PriceUnit::Year)).expect("priced");
+        assert_eq!(a_year.to_string(), "2880.00 CNY", "{scheme:?}");
+
+        // The API's refusals are typed and never retried; a bad id is never sent.
+        emu.handle().clear_requests();
+        let err = price(
+            "cn-hangzhou",
+            "i-bp1nosuchthing",
+            query(1, PriceUnit::Month),
+        )
+        .expect_err("unknown instance");
+        assert_eq!(err.code(), Some("InvalidInstanceId.NotFound"), "{err}");
+        assert_eq!(err.class(), ErrorClass::Client);
+        let err = price("cn-shanghai", id, query(1, PriceUnit::Month)).expect_err("other region");
+        assert_eq!(err.code(), Some("InvalidInstanceId.NotFound"), "{err}");
+        assert_eq!(
+            emu.handle().requests().len(),
+            2,
+            "one request each, no retry"
+        );
+        for bad in ["", "i-a,i-b"] {
+            let err = price("cn-hangzhou", bad, query(1, PriceUnit::Month)).expect_err("bad id");
+            assert!(matches!(*err, ApiError::Config(_)), "{err}");
+        }
+        assert_eq!(emu.handle().requests().len(), 2, "bad ids are not sent");
+    }
+}

@@ -41,6 +41,9 @@ fn explain_shows_the_matching_policies_the_governing_one_and_its_part_of_the_pla
         "  - retire-2027 (policies[4]): does not list this id\n",
         "Governed by prod-databases: renewal auto, auto_renew_period 1 year, min_remaining 30 days.",
         "  ~ renewal: Normal → AutoRenewal (every 1 Year)\n",
+        // The plan's price of its renewal.
+        "  + renew 1 Month: expires ",
+        ", 240.00 CNY\n",
         "RenewInstance",
         "ModifyInstanceAutoRenewAttribute (with 2 other instances)",
     ] {
@@ -54,6 +57,34 @@ fn explain_shows_the_matching_policies_the_governing_one_and_its_part_of_the_pla
         assert!(text.contains(reason), "{reason} missing from:\n{text}");
     }
     assert_eq!(emu.stats().mutating_requests, 0);
+    // Explain read one price, its own renewal's; the plan above read its five.
+    assert_eq!(emu.stats().by_action.get("DescribeRenewalPrice"), Some(&6));
+}
+
+#[test]
+fn explain_shows_a_blocked_downgrade_and_its_rule() {
+    let emu = Emulator::start(include_str!("../examples/fleet.yaml"));
+    let dir = tempdir();
+    let config = dir.join("renewal.yaml");
+    // batch-2 auto-renews; batch-workers wants it manual, but the policy protects it.
+    let text = include_str!("../examples/renewal.yaml").replace(
+        "    renew_period: 1 month\n",
+        "    renew_period: 1 month\n    protect: true\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let text = explain(&emu, "i-bp1demo0000000008", &config.display().to_string());
+    for needle in [
+        "min_remaining 14 days, renew_period 1 month, protect true.",
+        "  x renewal: AutoRenewal (every 1 Month) → Normal blocked: never applied\n",
+        "# blocked by `protect: true` of policy \"batch-workers\"",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains("Calls (numbered"),
+        "no call carries it:\n{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

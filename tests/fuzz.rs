@@ -329,6 +329,13 @@ fn policy(i: usize) -> impl Strategy<Value = Yaml> {
         1 => Just(Some(Yaml::String("sometimes".into()))),
         1 => Just(None),
     ];
+    let protect = prop_oneof![
+        6 => Just(None),
+        2 => Just(Some(Yaml::Bool(true))),
+        1 => Just(Some(Yaml::Bool(false))),
+        1 => Just(Some(Yaml::Null)),
+        1 => Just(Some(Yaml::String("yes".into()))),
+    ];
     (
         name,
         prop::option::weighted(0.95, selector),
@@ -337,30 +344,105 @@ fn policy(i: usize) -> impl Strategy<Value = Yaml> {
         duration.clone(),
         duration,
         prop::bool::weighted(0.05),
+        protect,
     )
-        .prop_map(|(name, selector, renewal, auto, min, step, unknown)| {
-            let mut m = Mapping::new();
-            m.insert("name".into(), name);
-            if let Some(selector) = selector {
-                m.insert("match".into(), selector);
-            }
-            if let Some(renewal) = renewal {
-                m.insert("renewal".into(), renewal);
-            }
-            for (key, value) in [
-                ("auto_renew_period", auto),
-                ("min_remaining", min),
-                ("renew_period", step),
-            ] {
-                if let Some(value) = value {
-                    m.insert(key.into(), value);
+        .prop_map(
+            |(name, selector, renewal, auto, min, step, unknown, protect)| {
+                let mut m = Mapping::new();
+                m.insert("name".into(), name);
+                if let Some(selector) = selector {
+                    m.insert("match".into(), selector);
                 }
-            }
-            if unknown {
-                m.insert("owner".into(), "team-a".into());
-            }
-            Yaml::Mapping(m)
-        })
+                if let Some(renewal) = renewal {
+                    m.insert("renewal".into(), renewal);
+                }
+                for (key, value) in [
+                    ("auto_renew_period", auto),
+                    ("min_remaining", min),
+                    ("renew_period", step),
+                ] {
+                    if let Some(value) = value {
+                        m.insert(key.into(), value);
+                    }
+                }
+                if unknown {
+                    m.insert("owner".into(), "team-a".into());
+                }
+                if let Some(protect) = protect {
+                    m.insert("protect".into(), protect);
+                }
+                Yaml::Mapping(m)
+            },
+        )
+}
+
+/// `limits:` with random, often wrong, values (a missing or stray currency, negative or odd
+/// numbers, wrong types), or nothing.
+fn limits() -> impl Strategy<Value = Option<Yaml>> {
+    let count = prop_oneof![
+        3 => Just(None),
+        3 => (0u64..50).prop_map(|n| Some(Yaml::Number(n.into()))),
+        1 => Just(Some(Yaml::Number((-1).into()))),
+        1 => Just(Some(Yaml::String("ten".into()))),
+        1 => Just(Some(Yaml::Null)),
+    ];
+    let amount = prop_oneof![
+        3 => Just(None),
+        2 => (0u64..100_000).prop_map(|n| Some(Yaml::Number(n.into()))),
+        2 => Just(Some(Yaml::Number(1250.5.into()))),
+        1 => Just(Some(Yaml::Number((-100).into()))),
+        1 => Just(Some(Yaml::String("5000 CNY".into()))),
+    ];
+    let currency = prop_oneof![
+        3 => Just(None),
+        3 => prop::sample::select(vec!["CNY", "USD"]).prop_map(|c| Some(Yaml::String(c.into()))),
+        1 => Just(Some(Yaml::String("yuan".into()))),
+    ];
+    prop::option::weighted(0.5, (count, amount, currency, prop::bool::weighted(0.05))).prop_map(
+        |limits| {
+            limits.map(|(count, amount, currency, unknown)| {
+                let mut m = Mapping::new();
+                for (key, value) in [
+                    ("max_renewals", count),
+                    ("max_total_price", amount),
+                    ("currency", currency),
+                ] {
+                    if let Some(value) = value {
+                        m.insert(key.into(), value);
+                    }
+                }
+                if unknown {
+                    m.insert("max_renewal".into(), 5.into());
+                }
+                Yaml::Mapping(m)
+            })
+        },
+    )
+}
+
+/// A top-level `protect:` rule, sometimes wrong, or nothing.
+fn protection() -> impl Strategy<Value = Option<Yaml>> {
+    let tags = |pairs: &[(&str, &str)]| {
+        Yaml::Mapping(
+            pairs
+                .iter()
+                .map(|(k, v)| (Yaml::String((*k).into()), Yaml::String((*v).into())))
+                .collect(),
+        )
+    };
+    let rule = |key: &str, value: Yaml| {
+        let mut m = Mapping::new();
+        m.insert(key.into(), value);
+        Yaml::Mapping(m)
+    };
+    prop_oneof![
+        4 => Just(None),
+        3 => Just(Some(rule("tags", tags(&[("protect", "renewal")])))),
+        1 => Just(Some(rule("tags", tags(&[("protect", "*"), ("env", "prod")])))),
+        1 => Just(Some(rule("tags", tags(&[])))),
+        1 => Just(Some(rule("tag", tags(&[("protect", "renewal")])))),
+        1 => Just(Some(Yaml::String("everything".into()))),
+    ]
 }
 
 /// A whole config with random mistakes.
@@ -384,21 +466,29 @@ fn config() -> impl Strategy<Value = String> {
     let policies = (0..4usize)
         .prop_flat_map(|n| (0..n).map(policy).collect::<Vec<_>>())
         .boxed();
-    (version, regions, policies).prop_map(|(version, regions, policies)| {
-        let mut m = Mapping::new();
-        m.insert("version".into(), version);
-        m.insert(
-            "regions".into(),
-            Yaml::Sequence(
-                regions
-                    .into_iter()
-                    .map(|r| Yaml::String(r.into()))
-                    .collect(),
-            ),
-        );
-        m.insert("policies".into(), Yaml::Sequence(policies));
-        serde_yaml::to_string(&Yaml::Mapping(m)).unwrap_or_default()
-    })
+    (version, regions, policies, limits(), protection()).prop_map(
+        |(version, regions, policies, limits, protect)| {
+            let mut m = Mapping::new();
+            m.insert("version".into(), version);
+            m.insert(
+                "regions".into(),
+                Yaml::Sequence(
+                    regions
+                        .into_iter()
+                        .map(|r| Yaml::String(r.into()))
+                        .collect(),
+                ),
+            );
+            m.insert("policies".into(), Yaml::Sequence(policies));
+            if let Some(limits) = limits {
+                m.insert("limits".into(), limits);
+            }
+            if let Some(protect) = protect {
+                m.insert("protect".into(), protect);
+            }
+            serde_yaml::to_string(&Yaml::Mapping(m)).unwrap_or_default()
+        },
+    )
 }
 
 #[test]

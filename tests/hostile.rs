@@ -5,8 +5,10 @@
 use proptest::prelude::*;
 use renewctl::cloud::response::{CallContext, Redactor, decode};
 use renewctl::cloud::wire;
+use renewctl::cloud::wire_price;
 use renewctl::credentials::{Credentials, Secret};
-use renewctl::plan::{self, Plan};
+use renewctl::money::{Amount, is_currency_code};
+use renewctl::plan::{self, Plan, Price, Quote};
 use renewctl::planfile;
 
 use crate::support::*;
@@ -19,7 +21,16 @@ fn saved_plan() -> (Plan, String) {
         instance("i-a", &[("env", "prod")], 3),
         instance("i-b", &[("env", "prod")], 90),
     ]);
-    let plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    // Priced, as the shell saves it, so that the price keys are under the checksum too.
+    let quotes = vec![(
+        0,
+        Quote::Known(Price {
+            trade_price: Amount::parse("240.50").expect("amount"),
+            currency: "CNY".into(),
+        }),
+    )];
+    plan::prices::set_prices(&mut plan, quotes, 1);
     let text = planfile::to_saved_json(&plan);
     (plan, text)
 }
@@ -50,8 +61,39 @@ fn decode_instances(status: u16, body: &[u8]) -> Result<Vec<String>, String> {
         .collect()
 }
 
+const PRICE_ANSWER: &str = r#"{"RequestId":"r","PriceInfo":{"Price":{"OriginalPrice":100.0,"DiscountPrice":10.0,"TradePrice":90.0,"Currency":"CNY"},"Rules":{"Rule":[]}}}"#;
+
+fn decode_price(status: u16, body: &[u8]) -> Result<Price, String> {
+    let ctx = CallContext {
+        action: "DescribeRenewalPrice",
+        region: "cn-hangzhou",
+    };
+    decode::<wire_price::DescribeRenewalPriceResponse>(ctx, status, body, &redactor())
+        .map_err(|e| e.to_string())
+        .and_then(wire_price::to_price)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_price_answer_is_an_error_or_a_price_that_can_be_one(
+        status in prop::sample::select(vec![200u16, 400, 403, 500, 503]),
+        bytes in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        match decode_price(status, &bytes) {
+            Err(message) => prop_assert!(!message.contains("prop-secret")),
+            Ok(price) => prop_assert!(
+                !price.trade_price.is_negative() && is_currency_code(&price.currency)
+            ),
+        }
+    }
+
+    #[test]
+    fn a_truncated_price_answer_is_an_error(cut in any::<prop::sample::Index>()) {
+        let end = cut.index(PRICE_ANSWER.len());
+        prop_assert!(decode_price(200, &PRICE_ANSWER.as_bytes()[..end]).is_err());
+    }
 
     #[test]
     fn any_bytes_as_a_plan_file_are_refused_or_read(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
@@ -108,6 +150,20 @@ fn fuzzer_findings_stay_fixed() {
     let (_, body) = crash.split_first().expect("non-empty");
     let err = decode_instances(200, body).unwrap_err();
     assert!(err.contains("ExpiredTime"), "{err}");
+}
+
+#[test]
+fn the_complete_price_answer_reads_and_an_error_body_is_an_error() {
+    assert_eq!(
+        decode_price(200, PRICE_ANSWER.as_bytes()).map(|p| p.to_string()),
+        Ok("90.00 CNY".to_string())
+    );
+    let err = decode_price(
+        200,
+        br#"{"Code":"InvalidInstanceId.NotFound","Message":"gone","RequestId":"r"}"#,
+    )
+    .unwrap_err();
+    assert!(err.contains("InvalidInstanceId.NotFound"), "{err}");
 }
 
 #[test]

@@ -19,6 +19,12 @@
 //!   instance once.
 //! - `faults`: apply under injected faults over 200 seeds: converged within three rounds,
 //!   nothing renewed twice, every outcome true.
+//! - `prices`: the price of each renewal (DescribeRenewalPrice: which query prices which period,
+//!   totals per currency, unknown never zero), pure and against the emulator.
+//! - `limits`: spending limits from the config, flags and saved plans: a plan over a limit is
+//!   refused with exit 1 before any call.
+//! - `protect`: protected instances: the planner's table of what is lowering and what is not,
+//!   and a blocked downgrade that never reaches the emulator.
 //! - `explain`: one instance's state, matching policies, governing policy and its part of the
 //!   plan (identical to `plan`'s), against the emulator.
 //! - `export`: `renewctl export` then `plan` makes no change: grouping and tag cover, a
@@ -56,9 +62,12 @@ mod export;
 mod faults;
 mod fuzz;
 mod hostile;
+mod limits;
 mod markdown;
 mod money;
 mod planner;
+mod prices;
+mod protect;
 mod retries;
 mod saved_plan;
 mod scale;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use renewctl::cloud::response::{CallContext, Redactor, decode};
-use renewctl::cloud::wire;
+use renewctl::cloud::{wire, wire_price};
 use renewctl::credentials::{Credentials, Secret};
 
 fuzz_target!(|data: &[u8]| {
@@ -38,6 +38,16 @@ fuzz_target!(|data: &[u8]| {
         for attribute in answer.instance_renew_attributes.instance_renew_attribute {
             let _ = wire::to_renewal(attribute);
         }
+    }
+    if let Ok(answer) = decode::<wire_price::DescribeRenewalPriceResponse>(
+        ctx("DescribeRenewalPrice"),
+        status,
+        body,
+        &redactor,
+    ) && let Ok(price) = wire_price::to_price(answer)
+    {
+        // Nothing guessed: a price that is read is one the plan can show.
+        assert!(!price.trade_price.is_negative() && price.currency.len() == 3);
     }
     if let Err(err) = decode::<wire::MutationResponse>(ctx("RenewInstance"), status, body, &redactor)
     {

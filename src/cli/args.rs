@@ -210,6 +210,50 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub risk: RiskArg,
+    #[command(flatten)]
+    pub money: MoneyArgs,
+}
+
+/// Prices and spending limits of a plan.
+#[derive(Debug, Args)]
+pub struct MoneyArgs {
+    /// Refuse a plan that makes more than N renewals; overrides `limits.max_renewals`. With a
+    /// saved plan, checked on top of the limits the plan records.
+    #[arg(long, value_name = "N")]
+    pub max_renewals: Option<u64>,
+    /// Refuse a plan whose renewals cost more than AMOUNT in all, e.g. `5000:CNY`; overrides
+    /// `limits.max_total_price` (without `:CURRENCY`, the currency of `limits`). A renewal whose
+    /// price is unknown, or in another currency, refuses the plan too.
+    #[arg(long, value_name = "AMOUNT[:CURRENCY]", value_parser = parse_price_limit)]
+    pub max_total_price: Option<PriceLimitArg>,
+    /// Do not read the renewals' prices (one DescribeRenewalPrice each): they show as unknown,
+    /// which a price limit refuses.
+    #[arg(long)]
+    pub no_prices: bool,
+}
+
+/// `--max-total-price AMOUNT[:CURRENCY]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceLimitArg {
+    pub amount: crate::money::Amount,
+    pub currency: Option<String>,
+}
+
+/// `5000`, `5000:CNY`, `1250.50:usd`.
+pub fn parse_price_limit(text: &str) -> Result<PriceLimitArg, String> {
+    let (amount, currency) = match text.split_once(':') {
+        Some((amount, currency)) => (amount, Some(currency.trim().to_ascii_uppercase())),
+        None => (text, None),
+    };
+    let amount = crate::money::Amount::parse(amount)?;
+    if let Some(code) = &currency
+        && !crate::money::is_currency_code(code)
+    {
+        return Err(format!(
+            "{code:?} is not a currency code: write AMOUNT:CURRENCY such as 5000:CNY"
+        ));
+    }
+    Ok(PriceLimitArg { amount, currency })
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +281,8 @@ pub struct ApplyArgs {
     pub format: EventFormat,
     #[command(flatten)]
     pub risk: RiskArg,
+    #[command(flatten)]
+    pub money: MoneyArgs,
 }
 
 #[derive(Debug, Args)]

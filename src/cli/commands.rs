@@ -9,26 +9,32 @@ use anyhow::Context as _;
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
-use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, PlanArgs};
+use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs};
 use super::context::{client_from_env, load_config, make_plan_with, verify_renewals};
 use super::events;
 use super::progress::Progress;
+use super::spend;
 use crate::apply::{ApplyEvent, Report, apply};
 use crate::cloud::EcsApi;
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{Plan, PlanOptions, SpendLimits};
 use crate::{planfile, render};
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;
+    let spend_limits = config_limits(&config, &args.config.config, &args.money)?;
     let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
     };
-    let plan = make_plan_with(&client, &config, &options).await?;
-    if let Some(out) = &args.out {
+    let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
+    plan.limits = spend_limits;
+    // A plan over its limits is shown (reviewers see why) but never saved: it cannot be applied.
+    let within = spend::enforce(&plan, &plan.limits);
+    if let (Some(out), Ok(())) = (&args.out, &within) {
         write_atomically(out, planfile::to_saved_json(&plan).as_bytes())?;
     }
     print_plan(&plan, args.format);
+    within?;
     if let Some(out) = &args.out {
         eprintln!(
             "Saved the plan to {0}. Apply exactly this plan with: renewctl apply {0}",
@@ -36,6 +42,16 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(plan_exit(&plan, args.detailed_exitcode))
+}
+
+/// The limits of a plan made from `config`: its `limits:`, overridden by the flags.
+fn config_limits(
+    config: &crate::desired::Config,
+    path: &Path,
+    money: &MoneyArgs,
+) -> anyhow::Result<SpendLimits> {
+    let file = spend::from_config(config.desired.limits.as_ref(), &path.display().to_string());
+    Ok(file.overridden_by(&spend::from_flags(money, &file)?))
 }
 
 /// Prints a plan in `format` on stdout.
@@ -83,14 +99,18 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     if !args.auto_approve && args.format == EventFormat::Json {
         anyhow::bail!("`--format json` does not prompt: add --auto-approve, or apply a saved plan");
     }
+    let spend_limits = config_limits(&config, &args.config.config, &args.money)?;
     let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
     };
-    let plan = make_plan_with(&client, &config, &options).await?;
+    let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
+    plan.limits = spend_limits;
     if args.format == EventFormat::Text {
         print!("{}", render::text::plan(&plan));
     }
+    // Before the prompt and before any call.
+    spend::enforce(&plan, &plan.limits)?;
     if !plan.has_changes() {
         if args.format == EventFormat::Json {
             events::print_summary(args.format, &Report::default());

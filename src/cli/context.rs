@@ -14,8 +14,8 @@ use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};
 use crate::observe::{ObserveOptions, observe_with};
 use crate::plan::{self, Plan, PlanOptions};
-use crate::render;
 use crate::verify::{self, VerifyOptions};
+use crate::{price, render};
 
 /// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
 /// to `renewctl validate`, so that every plan does not repeat them at length.
@@ -89,17 +89,19 @@ pub async fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
     client(global, resolution.provider)
 }
 
-/// Observes and plans with the default options.
+/// Observes and plans with the default options, and reads the renewals' prices.
 pub async fn make_plan(client: &EcsClient, config: &Config) -> anyhow::Result<Plan> {
-    make_plan_with(client, config, &PlanOptions::default()).await
+    make_plan_with(client, config, &PlanOptions::default(), true).await
 }
 
 /// Observes (with a progress counter on a terminal) what planning and the risk report need,
-/// then plans at the current time.
+/// plans at the current time, then reads the price of each renewal (unless `read_prices` is
+/// false: `--no-prices`).
 pub async fn make_plan_with(
     client: &EcsClient,
     config: &Config,
     options: &PlanOptions,
+    read_prices: bool,
 ) -> anyhow::Result<Plan> {
     let now = jiff::Timestamp::now();
     let horizon = now
@@ -122,7 +124,18 @@ pub async fn make_plan_with(
     .await;
     progress.finish();
     let observed = observed?;
-    let plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options)?;
+    let mut plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options)?;
+    if read_prices {
+        let progress = Progress::counter("pricing");
+        let tracked = Tracked {
+            api: client,
+            progress: &progress,
+        };
+        price::price_renewals(&tracked, &mut plan).await;
+        progress.finish();
+    } else {
+        price::skip_prices(&mut plan);
+    }
     Ok(plan)
 }
 

@@ -77,7 +77,10 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
             auto_renew_period: None,
             min_remaining: None,
             renew_period: None,
+            protect: None,
         }],
+        limits: None,
+        protect: None,
     };
     let client = client_from_env(global).await?;
     let observed = observe(&client, &probe).await?;

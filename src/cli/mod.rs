@@ -13,6 +13,7 @@ mod logging;
 mod progress;
 mod saved;
 mod schema;
+mod spend;
 mod validate;
 mod whoami;
 

@@ -13,7 +13,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cloud::{ApiError, CallOutcome, EcsApi, InstancePage, InstanceQuery};
 use crate::observed::RenewalAttribute;
-use crate::plan::Call;
+use crate::plan::prices::PriceQuery;
+use crate::plan::{Call, Price};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -121,6 +122,20 @@ impl<A: EcsApi> EcsApi for Tracked<'_, A> {
 
     async fn execute(&self, call: &Call) -> Result<CallOutcome, ApiError> {
         let result = self.api.execute(call).await;
+        self.progress.inc();
+        result
+    }
+
+    async fn describe_renewal_price(
+        &self,
+        region: &str,
+        instance_id: &str,
+        query: PriceQuery,
+    ) -> Result<Price, ApiError> {
+        let result = self
+            .api
+            .describe_renewal_price(region, instance_id, query)
+            .await;
         self.progress.inc();
         result
     }

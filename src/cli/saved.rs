@@ -10,6 +10,7 @@ use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{plan_exit, print_plan, run_apply};
 use super::context::{client_from_env, load_config, verify_renewals};
 use super::events;
+use super::spend;
 use crate::apply::Report;
 use crate::observe::observe_instances;
 use crate::plan::Plan;
@@ -40,6 +41,16 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
         &args.config.config.display().to_string(),
         &config.digest,
     )?;
+    if args.money.no_prices {
+        anyhow::bail!(
+            "--no-prices is for planning: {file} carries the prices it was reviewed with"
+        );
+    }
+    // The limits the plan was reviewed under, and any given now: both must hold, before any
+    // call (even a read).
+    let recorded = plan.limits.recorded_in(&file);
+    spend::enforce(&plan, &recorded)?;
+    spend::enforce(&plan, &spend::from_flags(&args.money, &plan.limits)?)?;
     if !plan.has_changes() {
         println!("No changes in {file}: nothing to apply.");
         if args.format == EventFormat::Json {

@@ -24,10 +24,13 @@ use crate::cloud::request::{self, RESERVED_PARAMS};
 use crate::cloud::response::{self, CallContext, Redactor};
 use crate::cloud::retry::{self, Failure, RetryPolicy};
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
+use crate::cloud::wire_price::{self, DescribeRenewalPriceResponse};
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::credentials::{Credentials, CredentialsProvider};
 use crate::observed::RenewalAttribute;
+use crate::plan::Price;
 use crate::plan::calls::Call;
+use crate::plan::prices::PriceQuery;
 
 /// Sent with every request, so the service's logs can tell renewctl apart.
 pub const USER_AGENT: &str = concat!("renewctl/", env!("CARGO_PKG_VERSION"));
@@ -594,6 +597,37 @@ impl EcsApi for EcsClient {
                     order_id: answer.order_id.map(wire::OrderId::into_string),
                 })
             },
+        )
+        .await
+    }
+
+    /// `PriceUnit`, not `PeriodUnit` (ecs-api.md §3.5).
+    async fn describe_renewal_price(
+        &self,
+        region: &str,
+        instance_id: &str,
+        query: PriceQuery,
+    ) -> Result<Price, ApiError> {
+        let action = "DescribeRenewalPrice";
+        if instance_id.is_empty() || instance_id.contains(',') {
+            return Err(config_error(
+                action,
+                region,
+                format!("invalid instance id {instance_id:?}"),
+            ));
+        }
+        let params = vec![
+            ("RegionId".to_string(), region.to_string()),
+            ("ResourceId".to_string(), instance_id.to_string()),
+            ("ResourceType".to_string(), "instance".to_string()),
+            ("Period".to_string(), query.period.to_string()),
+            ("PriceUnit".to_string(), query.unit.as_api().to_string()),
+        ];
+        self.call(
+            region,
+            action,
+            &params,
+            |answer: DescribeRenewalPriceResponse| wire_price::to_price(answer),
         )
         .await
     }

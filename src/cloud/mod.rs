@@ -11,6 +11,7 @@ pub mod response;
 pub mod retry;
 pub mod sign;
 pub mod wire;
+pub mod wire_price;
 
 #[cfg(test)]
 pub(crate) mod test_server;
@@ -18,7 +19,9 @@ pub(crate) mod test_server;
 use std::future::Future;
 
 use crate::observed::{InstanceSnapshot, RenewalAttribute};
+use crate::plan::Price;
 use crate::plan::calls::Call;
+use crate::plan::prices::PriceQuery;
 
 pub use client::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 pub use error::{ApiError, ErrorClass};
@@ -84,4 +87,12 @@ pub trait EcsApi: Send + Sync {
     /// Sends one planned mutating call (ModifyInstanceAutoRenewAttribute or RenewInstance)
     /// exactly as the plan lists it.
     fn execute(&self, call: &Call) -> impl Future<Output = Result<CallOutcome, ApiError>> + Send;
+
+    /// DescribeRenewalPrice: what renewing one instance for `query` would cost. A read.
+    fn describe_renewal_price(
+        &self,
+        region: &str,
+        instance_id: &str,
+        query: PriceQuery,
+    ) -> impl Future<Output = Result<Price, ApiError>> + Send;
 }

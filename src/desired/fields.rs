@@ -51,11 +51,19 @@ pub fn names<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::desired::{DesiredState, Renewal, RenewalPolicy, Selector};
+    use crate::desired::{DesiredState, Limits, Protection, Renewal, RenewalPolicy, Selector};
 
     #[test]
     fn names_come_from_the_model() {
-        assert_eq!(names::<DesiredState>(), ["version", "regions", "policies"]);
+        assert_eq!(
+            names::<DesiredState>(),
+            ["version", "regions", "policies", "limits", "protect"]
+        );
+        assert_eq!(
+            names::<Limits>(),
+            ["max_renewals", "max_total_price", "currency"]
+        );
+        assert_eq!(names::<Protection>(), ["tags"]);
         assert!(names::<RenewalPolicy>().contains(&"match"));
         assert_eq!(names::<Selector>(), ["ids", "tags"]);
         assert_eq!(names::<Renewal>(), ["auto", "manual", "never"]);

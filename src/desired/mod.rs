@@ -28,11 +28,12 @@ pub mod source;
 pub mod suggest;
 pub mod tree;
 pub mod validate;
+pub mod validate_safety;
 
 use sha2::{Digest, Sha256};
 
 pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
-pub use model::{DesiredState, Renewal, RenewalPolicy, Selector};
+pub use model::{DesiredState, Limits, Protection, Renewal, RenewalPolicy, Selector};
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};
 
@@ -291,6 +292,8 @@ mod tests {
             version,
             regions: vec!["cn-hangzhou".to_string()],
             policies: Vec::new(),
+            limits: None,
+            protect: None,
         }
     }
 

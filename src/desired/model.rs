@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::period::{Period, PeriodField};
 use super::schema;
+use crate::money::Amount;
 
 /// Declares the renewal of Alibaba Cloud ECS subscription (PrePaid) instances. renewctl plan
 /// shows what would change; renewctl apply makes the fewest API calls that get there.
@@ -30,6 +31,48 @@ pub struct DesiredState {
     /// Renewal policies. A policy that lists an instance by id beats every policy matching it by
     /// tags; two tag policies that match one instance must agree on every setting.
     pub policies: Vec<RenewalPolicy>,
+    /// Spending limits: a plan that makes more renewals, or whose renewals cost more, is refused
+    /// before any call. The flags --max-renewals and --max-total-price override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+    /// Instances whose renewal renewctl never lowers, whatever their policy says: it never turns
+    /// auto-renewal off and never sets them to never-renew. Such a change is shown as blocked in
+    /// the plan and never applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protect: Option<Protection>,
+}
+
+/// Spending limits of every plan made from this file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = schema::limits_rules)]
+pub struct Limits {
+    /// The most renewals (each one RenewInstance, which spends money) one plan may make, e.g. 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::max_renewals")]
+    pub max_renewals: Option<u64>,
+    /// The most the renewals of one plan may cost in all, in `currency`, e.g. 5000. Prices are
+    /// read with DescribeRenewalPrice; a renewal whose price is unknown, or in another currency,
+    /// refuses the plan, since the limit cannot be proven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::max_total_price")]
+    pub max_total_price: Option<Amount>,
+    /// The currency of max_total_price, as the API writes it: CNY on the China site, USD on the
+    /// international site. Required with max_total_price, and only with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::currency")]
+    pub currency: Option<String>,
+}
+
+/// Instances protected by their tags, whatever policy governs them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Protection {
+    /// Tags that protect an instance: every listed tag must be present with this value; "*"
+    /// accepts any value. E.g. {protect: renewal}.
+    #[serde(deserialize_with = "unique_keys_required")]
+    #[schemars(schema_with = "schema::tags")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// One named rule: which instances, and what their renewal must be.
@@ -64,6 +107,12 @@ pub struct RenewalPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::renew_period")]
     pub renew_period: Option<PeriodField>,
+    /// true: renewctl never lowers the renewal of the instances this policy governs (never turns
+    /// auto-renewal off, never sets never-renew); such a change is shown as blocked and never
+    /// applied. Renewals and a different auto-renew period are not lowering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::protect_flag")]
+    pub protect: Option<bool>,
 }
 
 /// The default step of a renewal when a policy gives no `renew_period`.
@@ -90,6 +139,11 @@ impl RenewalPolicy {
         self.min_remaining.as_ref().and_then(PeriodField::period)
     }
 
+    /// Whether the policy protects its instances (`protect: true`).
+    pub fn protects(&self) -> bool {
+        self.protect == Some(true)
+    }
+
     /// The first setting on which two policies differ, if any: two policies governing one
     /// instance must not (DESIGN.md §2).
     pub fn first_difference(&self, other: &RenewalPolicy) -> Option<&'static str> {
@@ -101,6 +155,8 @@ impl RenewalPolicy {
             Some("min_remaining")
         } else if self.min_remaining().is_some() && self.renew_step() != other.renew_step() {
             Some("renew_period")
+        } else if self.protects() != other.protects() {
+            Some("protect")
         } else {
             None
         }
@@ -170,6 +226,13 @@ impl fmt::Display for Renewal {
 fn unique_keys<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    unique_keys_required(deserializer).map(Some)
+}
+
+/// `unique_keys` for a map that must be present.
+fn unique_keys_required<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     struct UniqueKeys;
 
     impl<'de> Visitor<'de> for UniqueKeys {
@@ -193,5 +256,5 @@ fn unique_keys<'de, D: Deserializer<'de>>(
         }
     }
 
-    deserializer.deserialize_map(UniqueKeys).map(Some)
+    deserializer.deserialize_map(UniqueKeys)
 }

@@ -15,11 +15,12 @@ use serde::de::value::Error as ValueError;
 
 use super::diagnostic::{Diagnostic, Target};
 use super::fields::names;
-use super::model::{DesiredState, Renewal, RenewalPolicy, Selector};
+use super::model::{DesiredState, Limits, Protection, Renewal, RenewalPolicy, Selector};
 use super::path::FieldPath;
 use super::period::PeriodField;
 use super::suggest::nearest;
 use super::tree::{Kind, Node, Resolved};
+use crate::money::Amount;
 
 /// What could be read: every field that read cleanly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +29,10 @@ pub struct Draft {
     pub regions: Option<Vec<String>>,
     /// The policies that read cleanly, with their index in the file.
     pub policies: Vec<(usize, RenewalPolicy)>,
+    /// `limits`, when given and read cleanly.
+    pub limits: Option<Limits>,
+    /// `protect`, when given and read cleanly.
+    pub protect: Option<Protection>,
     /// False when anything could not be read (then `desired` is `None`).
     pub complete: bool,
 }
@@ -42,6 +47,8 @@ impl Draft {
             version: self.version?,
             regions: self.regions.clone()?,
             policies: self.policies.iter().map(|(_, p)| p.clone()).collect(),
+            limits: self.limits.clone(),
+            protect: self.protect.clone(),
         })
     }
 }
@@ -296,12 +303,161 @@ impl Reader {
                 ),
             }
         }
+        let limits = match fields.get("limits") {
+            Some(node) if !Self::is_null(node) => self.limits(node, &top.key("limits")),
+            _ => None,
+        };
+        let protect = match fields.get("protect") {
+            Some(node) if !Self::is_null(node) => self.protection(node, &top.key("protect")),
+            _ => None,
+        };
         Draft {
             version,
             regions,
             policies,
+            limits,
+            protect,
             complete: true,
         }
+    }
+
+    /// `limits:`; the values are judged by `validate`.
+    fn limits(&mut self, node: &Node, path: &FieldPath) -> Option<Limits> {
+        let shape = Shape {
+            what: "`limits`",
+            keys: names::<Limits>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let optional = |reader: &mut Self, key: &str| -> Option<Option<&Node>> {
+            match fields.get(key) {
+                None => Some(None),
+                Some(n) if Self::is_null(n) => Some(None),
+                Some(n) => reader.untagged(n, &path.key(key)).then_some(Some(*n)),
+            }
+        };
+        let max_renewals = optional(self, "max_renewals")
+            .map(|n| n.and_then(|n| self.count(n, &path.key("max_renewals"))));
+        let max_total_price = optional(self, "max_total_price")
+            .map(|n| n.and_then(|n| self.amount(n, &path.key("max_total_price"))));
+        let currency = optional(self, "currency")
+            .map(|n| n.and_then(|n| self.string(n, &path.key("currency"), "a currency code")));
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Limits {
+            max_renewals: max_renewals?,
+            max_total_price: max_total_price?,
+            currency: currency?,
+        })
+    }
+
+    /// A whole number of at least 0 (how a `u64` field reads it).
+    fn count(&mut self, node: &Node, path: &FieldPath) -> Option<u64> {
+        let number = match &node.kind {
+            Kind::Scalar(s) => match s.resolved {
+                Resolved::Int(n) => u64::try_from(n).ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        if number.is_none() {
+            self.error(
+                node,
+                path,
+                format!(
+                    "expected a whole number of 0 or more, found {}",
+                    node.describe()
+                ),
+                "write a number such as `20`",
+            );
+        }
+        number
+    }
+
+    /// An amount of money: a YAML number, read as the model's `Amount` reads it.
+    fn amount(&mut self, node: &Node, path: &FieldPath) -> Option<Amount> {
+        let read = match &node.kind {
+            Kind::Scalar(s) => match s.resolved {
+                Resolved::Int(n) => Some(Amount::from_integer(n)),
+                // YAML 1.2 floats the Rust parser does not spell (`.inf`, `.nan`) are not
+                // amounts either.
+                Resolved::Float => Some(
+                    s.text
+                        .parse::<f64>()
+                        .map_err(|_| format!("{} is not an amount", s.text))
+                        .and_then(Amount::from_f64),
+                ),
+                _ => None,
+            },
+            _ => None,
+        };
+        match read {
+            Some(Ok(amount)) => Some(amount),
+            Some(Err(why)) => {
+                self.error(
+                    node,
+                    path,
+                    why,
+                    "write an amount such as `5000` or `1250.50`",
+                );
+                None
+            }
+            None => {
+                self.error(
+                    node,
+                    path,
+                    format!("expected an amount (a number), found {}", node.describe()),
+                    "write an amount such as `5000` or `1250.50`, without quotes or currency",
+                );
+                None
+            }
+        }
+    }
+
+    /// `protect:` at the top: the tags that protect an instance.
+    fn protection(&mut self, node: &Node, path: &FieldPath) -> Option<Protection> {
+        let shape = Shape {
+            what: "a protection rule",
+            keys: names::<Protection>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let tags = self
+            .required(
+                &fields,
+                node,
+                path,
+                "tags",
+                "add `tags: {protect: renewal}`: the tags that protect an instance",
+            )
+            .and_then(|n| self.tags(n, &path.key("tags")));
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Protection { tags: tags? })
+    }
+
+    /// `true` or `false` (`~` means absent).
+    fn flag(&mut self, node: &Node, path: &FieldPath) -> Option<Option<bool>> {
+        if Self::is_null(node) {
+            return Some(None);
+        }
+        if !self.untagged(node, path) {
+            return None;
+        }
+        if let Kind::Scalar(s) = &node.kind
+            && let Resolved::Bool(b) = s.resolved
+        {
+            return Some(Some(b));
+        }
+        self.error(
+            node,
+            path,
+            format!("expected `true` or `false`, found {}", node.describe()),
+            "write `protect: true` (YAML 1.2: `yes` is a string, not a boolean)",
+        );
+        None
     }
 
     fn version(&mut self, node: &Node) -> Option<u32> {
@@ -371,6 +527,10 @@ impl Reader {
         let auto_renew_period = period("auto_renew_period");
         let min_remaining = period("min_remaining");
         let renew_period = period("renew_period");
+        let protect = match fields.get("protect") {
+            None => Some(None),
+            Some(n) => self.flag(n, &path.key("protect")),
+        };
         if self.out.len() > errors_before {
             return None;
         }
@@ -381,6 +541,7 @@ impl Reader {
             auto_renew_period: auto_renew_period?,
             min_remaining: min_remaining?,
             renew_period: renew_period?,
+            protect: protect?,
         })
     }
 

@@ -15,6 +15,7 @@ use super::limits::{
     AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS, renew_years,
 };
 use super::model::DesiredState;
+use crate::money::MAX_UNITS;
 
 /// The repository path of the committed schema, relative to a renewal.yaml at the top.
 pub const SCHEMA_PATH: &str = "schemas/renewal.schema.json";
@@ -161,6 +162,49 @@ pub fn min_remaining(_: &mut SchemaGenerator) -> Schema {
         (any.clone(), "month"),
         (any, "year"),
     ]))
+}
+
+pub fn protect_flag(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["boolean", "null"] })
+}
+
+pub fn max_renewals(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["integer", "null"], "minimum": 0 })
+}
+
+pub fn max_total_price(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["number", "null"],
+        "minimum": 0,
+        "maximum": MAX_UNITS as f64,
+    })
+}
+
+pub fn currency(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["string", "null"], "pattern": "^[A-Z]{3}$" })
+}
+
+/// A key that is present with a value of `kind` (not `~`).
+fn given(key: &str, kind: &str) -> Value {
+    json!({ "required": [key], "properties": { key: { "type": kind } } })
+}
+
+/// The rules between the limits: at least one limit, and a currency exactly when there is a
+/// price limit.
+pub fn limits_rules(schema: &mut Schema) {
+    schema.insert(
+        "anyOf".to_string(),
+        json!([
+            given("max_renewals", "integer"),
+            given("max_total_price", "number")
+        ]),
+    );
+    schema.insert(
+        "allOf".to_string(),
+        json!([
+            { "if": given("max_total_price", "number"), "then": set("currency"), "else": unset("currency") },
+        ]),
+    );
 }
 
 /// A key that is present with a value (not `~`).

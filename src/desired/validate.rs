@@ -12,6 +12,7 @@ use super::overlap;
 use super::path::FieldPath;
 use super::period::PeriodField;
 use super::read::Draft;
+use super::validate_safety;
 
 /// Looks like an ECS region id (`cn-hangzhou`, `ap-southeast-1`, `us-east-1`).
 pub fn is_region_id(text: &str) -> bool {
@@ -45,6 +46,8 @@ pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
         version: Some(desired.version),
         regions: Some(desired.regions.clone()),
         policies: desired.policies.iter().cloned().enumerate().collect(),
+        limits: desired.limits.clone(),
+        protect: desired.protect.clone(),
         complete: true,
     })
 }
@@ -109,6 +112,7 @@ pub fn check(draft: &Draft) -> Vec<Diagnostic> {
     }
 
     out.extend(overlap::check(policies));
+    out.extend(validate_safety::check(draft));
     out
 }
 

@@ -145,7 +145,12 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
     let known = ACTIONS.contains(&action) || sts::ACTIONS.contains(&action);
     record.action = if known { action } else { "(unknown)" }.to_owned();
     record.signature = signature_of(request, &params, scheme);
-    record.instance_id = params.get("InstanceId").unwrap_or_default().to_owned();
+    // DescribeRenewalPrice names its instance `ResourceId` (ecs-api.md §3.5).
+    record.instance_id = params
+        .get("InstanceId")
+        .or_else(|| params.get("ResourceId"))
+        .unwrap_or_default()
+        .to_owned();
     {
         let mut stats = shared.stats();
         stats.requests += 1;

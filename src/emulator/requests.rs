@@ -20,7 +20,8 @@ pub struct RequestRecord {
     /// `RegionId`, the region of the instance for RenewInstance, or empty.
     pub region: String,
     pub access_key_id: String,
-    /// The `InstanceId` parameter as sent (one id, or a comma list), or empty.
+    /// The `InstanceId` parameter as sent (one id, or a comma list), DescribeRenewalPrice's
+    /// `ResourceId`, or empty.
     pub instance_id: String,
     pub outcome: String,
     /// The signature the request carried (V2 `Signature` or the V3 `Signature=` value).

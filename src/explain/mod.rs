@@ -77,6 +77,9 @@ fn settings(policy: &crate::desired::RenewalPolicy) -> String {
             parts.push(format!("{key} {}", field.text));
         }
     }
+    if policy.protects() {
+        parts.push("protect true".to_string());
+    }
     parts.join(", ")
 }
 
@@ -127,7 +130,12 @@ pub fn explain(
                 .map(|(i, _)| i)
                 .collect();
             Outcome::Planned {
-                changes: mine.iter().map(|&i| plan.changes[i].clone()).collect(),
+                // Its blocked changes too, after the planned ones: they render as blocked.
+                changes: mine
+                    .iter()
+                    .map(|&i| plan.changes[i].clone())
+                    .chain(plan.blocked.iter().filter(|c| c.instance_id == id).cloned())
+                    .collect(),
                 calls: plan
                     .calls
                     .iter()

@@ -175,7 +175,9 @@ pub fn render(e: &Explanation, now: Timestamp) -> String {
                 for change in changes {
                     crate::render::text::change_lines(&mut out, change);
                 }
-                let _ = writeln!(out, "\nCalls (numbered as in the plan):");
+                if !calls.is_empty() {
+                    let _ = writeln!(out, "\nCalls (numbered as in the plan):");
+                }
                 for (number, call, instances) in calls {
                     let params: Vec<String> = call
                         .params

@@ -6,13 +6,21 @@
 pub mod billing;
 pub mod calls;
 pub mod planner;
+pub mod prices;
+pub mod protect;
+pub mod spend;
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use calls::{ApiAction, Call};
 pub use planner::{PlanError, PlanOptions, plan, plan_with};
+pub use prices::{Price, Quote};
+pub use spend::SpendLimits;
 
+use crate::money::Amount;
 use crate::observed::{InstanceSnapshot, RenewalStatus};
 
 /// The plan JSON format version this build writes and reads.
@@ -92,6 +100,21 @@ pub struct Change {
         skip_serializing_if = "Option::is_none"
     )]
     pub first_deduction: Option<Timestamp>,
+    /// Renewals only: what DescribeRenewalPrice says it costs, or `null` when that is unknown
+    /// (then `price_unknown` says why). Absent on other changes.
+    #[serde(
+        default,
+        deserialize_with = "prices::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub price: Option<Option<Price>>,
+    /// Why the price of this renewal is unknown (an API error, a period the API cannot price,
+    /// `--no-prices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_unknown: Option<String>,
+    /// Blocked changes only (in `Plan::blocked`): the protection rule that blocks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 /// A finding the reviewer should see; never an error.
@@ -194,7 +217,7 @@ pub struct OutlookWeek {
 }
 
 /// Counts of the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Subscription instances observed in the config's regions.
     pub observed: u64,
@@ -213,12 +236,21 @@ pub struct Summary {
     pub unchanged: u64,
     /// Mutating requests apply will send (the length of `calls`).
     pub api_calls: u64,
-    /// Read requests made to observe.
+    /// Read requests made to plan: observing, then pricing the renewals (one each).
     pub read_calls: u64,
     /// Observed instances in `risk` (expiring within the risk window, or expired, with nothing
     /// renewing them).
     #[serde(default)]
     pub at_risk: u64,
+    /// Changes a protection rule blocked (in `Plan::blocked`): never applied.
+    #[serde(default)]
+    pub blocked: u64,
+    /// The known renewal prices, totalled per currency.
+    #[serde(default)]
+    pub total_price: BTreeMap<String, Amount>,
+    /// Renewals whose price is unknown (not counted in `total_price`).
+    #[serde(default)]
+    pub unknown_prices: u64,
 }
 
 /// A plan.
@@ -241,6 +273,14 @@ pub struct Plan {
     /// Expiries per week over the next 12 weeks.
     #[serde(default)]
     pub outlook: Vec<OutlookWeek>,
+    /// Changes a policy asks for that a protection rule blocks: renewctl never lowers the
+    /// renewal of a protected instance. Shown, never applied: no call carries them.
+    #[serde(default)]
+    pub blocked: Vec<Change>,
+    /// The spending limits in force when the plan was made (the config's, overridden by flags);
+    /// `apply plan.json` checks them again.
+    #[serde(default, skip_serializing_if = "SpendLimits::is_empty")]
+    pub limits: SpendLimits,
 }
 
 impl Plan {

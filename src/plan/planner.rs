@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::billing::{TOO_LATE_HOURS, first_deduction};
 use super::calls::{self, Slot};
+use super::prices;
+use super::protect::{lowers, protected_by};
 use super::{
     Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, OutlookWeek, Plan,
     ReasonCode, RiskItem, RiskKind, Summary, Warning,
@@ -167,9 +169,13 @@ struct Draft {
     warnings: Vec<Warning>,
     problems: Vec<String>,
     fingerprints: Vec<ObservedFingerprint>,
+    /// Lowering changes a protection rule blocks.
+    blocked: Vec<Change>,
     managed: u64,
     skipped: u64,
     changed: u64,
+    /// Instances whose only planned change is blocked.
+    blocked_only: u64,
     /// Per observed instance (by index), when managed: its renewal status after the plan,
     /// whether a renewal is planned, and its policy.
     coverage: Vec<Option<Coverage>>,
@@ -189,6 +195,34 @@ impl Draft {
         if let Some(slot) = self.coverage.get_mut(index) {
             *slot = Some(coverage);
         }
+    }
+
+    /// Records `change` as blocked by `rule` instead of planning it, with a warning.
+    fn block(&mut self, instance: &InstanceSnapshot, mut change: Change, rule: &str) {
+        let before = change
+            .before
+            .renewal_status
+            .as_ref()
+            .map_or("?", RenewalStatus::as_api)
+            .to_string();
+        let after = change
+            .after
+            .renewal_status
+            .as_ref()
+            .map_or("?", RenewalStatus::as_api)
+            .to_string();
+        let policy = change.policy.clone();
+        self.warn(
+            instance,
+            &policy,
+            format!(
+                "policy {policy:?} would lower its renewal from {before} to {after}, but it is protected \
+                 by {rule}: the change is blocked and will not be applied (renewctl never lowers the \
+                 renewal of a protected instance); to allow it, lift the protection"
+            ),
+        );
+        change.blocked_by = Some(rule.to_string());
+        self.blocked.push(change);
     }
 
     fn warn(&mut self, instance: &InstanceSnapshot, policy: &str, message: String) {
@@ -238,7 +272,15 @@ pub fn plan_with(
             Ok(Some(governing)) => {
                 draft.managed += 1;
                 draft.fingerprints.push(ObservedFingerprint::of(instance));
-                plan_instance(&mut draft, &governing, instance, index, now);
+                let protection = protected_by(desired, governing.policy, instance);
+                plan_instance(
+                    &mut draft,
+                    &governing,
+                    protection.as_deref(),
+                    instance,
+                    index,
+                    now,
+                );
             }
         }
     }
@@ -279,11 +321,14 @@ pub fn plan_with(
         changes: mut planned,
         mut warnings,
         fingerprints,
+        mut blocked,
         managed,
         skipped,
         changed,
+        blocked_only,
         ..
     } = draft;
+    blocked.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
     planned.sort_by(|(a, sa), (b, sb)| {
         (&a.region, &a.instance_id, sa).cmp(&(&b.region, &b.instance_id, sb))
     });
@@ -302,13 +347,15 @@ pub fn plan_with(
             .filter(|c| c.action == Action::ModifyAutoRenew)
             .count() as u64,
         to_renew: changes.iter().filter(|c| c.action == Action::Renew).count() as u64,
-        unchanged: managed - skipped - changed,
+        unchanged: managed - skipped - changed - blocked_only,
         api_calls: calls.len() as u64,
         read_calls: observed.read_calls,
         at_risk: risk.len() as u64,
+        blocked: blocked.len() as u64,
+        ..Summary::default()
     };
 
-    Ok(Plan {
+    let mut plan = Plan {
         format_version: FORMAT_VERSION.to_string(),
         renewctl_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at: now.round(jiff::Unit::Second).unwrap_or(now),
@@ -321,7 +368,12 @@ pub fn plan_with(
         risk_window_days: options.risk_window_days,
         risk,
         outlook,
-    })
+        blocked,
+        limits: Default::default(),
+    };
+    // Prices are read by the shell after planning; until then every renewal's is unknown.
+    prices::summarize(&mut plan);
+    Ok(plan)
 }
 
 /// The instances nothing renews that expire within the risk window, and the expiry outlook
@@ -476,10 +528,12 @@ fn listed_ids<'a>(
     listed
 }
 
-/// Plans one managed, subscription instance.
+/// Plans one managed, subscription instance. `protection` names the rule that protects it,
+/// if one does: a change that would lower its renewal is then blocked instead of planned.
 fn plan_instance(
     draft: &mut Draft,
     governing: &Governing<'_>,
+    protection: Option<&str>,
     instance: &InstanceSnapshot,
     index: usize,
     now: Timestamp,
@@ -507,6 +561,13 @@ fn plan_instance(
     });
     let needs_modify = status_differs || period_differs;
     let expired = instance.expired_time <= now;
+    // The rule that blocks the policy's status change, when that change lowers renewal.
+    let blocked_by = protection.filter(|_| status_differs && lowers(&attr.status, &want_status));
+    let status_after = if blocked_by.is_some() {
+        attr.status.clone()
+    } else {
+        want_status.clone()
+    };
 
     let renewal = policy.min_remaining().and_then(|min| {
         let target = min.after(now)?;
@@ -531,6 +592,9 @@ fn plan_instance(
         period_unit: None,
         client_token: None,
         first_deduction: None,
+        price: None,
+        price_unknown: None,
+        blocked_by: None,
     };
     let differs_reason = || {
         if status_differs {
@@ -579,7 +643,15 @@ fn plan_instance(
             );
             return;
         }
-        if needs_modify {
+        if let Some(rule) = blocked_by {
+            let (code, reason) = differs_reason();
+            draft.block(
+                instance,
+                modify(wanted_state(&want_status, want_auto), code, reason),
+                rule,
+            );
+            draft.blocked_only += 1;
+        } else if needs_modify {
             let (code, reason) = differs_reason();
             let mut change = modify(wanted_state(&want_status, want_auto), code, reason);
             if want_status == RenewalStatus::AutoRenewal {
@@ -603,7 +675,7 @@ fn plan_instance(
         draft.cover(
             index,
             Coverage {
-                status_after: Some(want_status.clone()),
+                status_after: Some(status_after),
                 renewed: false,
                 policy: governing.index,
             },
@@ -616,7 +688,7 @@ fn plan_instance(
     draft.cover(
         index,
         Coverage {
-            status_after: Some(want_status.clone()),
+            status_after: Some(status_after),
             renewed: true,
             policy: governing.index,
         },
@@ -651,6 +723,13 @@ fn plan_instance(
                 Slot::AfterRenewal,
             ));
         }
+    } else if let Some(rule) = blocked_by {
+        let (code, reason) = differs_reason();
+        draft.block(
+            instance,
+            modify(wanted_state(&want_status, want_auto), code, reason),
+            rule,
+        );
     } else if needs_modify {
         let (code, reason) = if want_status == RenewalStatus::AutoRenewal && expired {
             (
@@ -697,6 +776,9 @@ fn plan_instance(
             period: Some(choice.period.count),
             period_unit: Some(choice.period.unit_name().to_string()),
             first_deduction: None,
+            price: None,
+            price_unknown: None,
+            blocked_by: None,
             client_token: Some(client_token(
                 &instance.instance_id,
                 instance.expired_time,

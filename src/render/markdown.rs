@@ -1,6 +1,7 @@
 //! The plan as a pull-request comment (GitHub / GitLab Markdown) that a reviewer takes in at a
-//! glance: the summary line; what needs attention first; tables of renewals and of auto-renew
-//! changes; an expiry outlook as a Mermaid chart; the calls per region in collapsible blocks.
+//! glance: the summary line with what the renewals cost and the limits in force; what needs
+//! attention first; tables of renewals (with their prices), of auto-renew changes and of the
+//! changes protection blocked; an expiry outlook as a Mermaid chart; the calls per region in collapsible blocks.
 //! It never exceeds 65,536 characters (GitHub's cap on a comment): beyond that, tables are cut
 //! and the comment says what was left out. Text from the cloud is escaped so an instance name
 //! cannot inject Markdown or HTML.
@@ -8,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::plan::{Action, Change, ChangeState, Plan, RiskItem, RiskKind};
+use crate::plan::{Action, Change, ChangeState, Plan, Quote, RiskItem, RiskKind};
 use crate::time::format_api;
 
 /// GitHub's limit on a pull-request comment.
@@ -86,13 +87,18 @@ fn render(plan: &Plan, limit: usize) -> String {
     let _ = writeln!(out, "## renewctl plan\n");
     let _ = writeln!(
         out,
-        "**Plan: {} to renew, {} to modify, {} unchanged, {} unmanaged.**{}",
+        "**Plan: {} to renew, {} to modify, {} unchanged, {} unmanaged.**{}{}",
         s.to_renew,
         s.to_modify,
         s.unchanged,
         s.unmanaged,
         if s.skipped > 0 {
             format!(" {} skipped (see warnings).", s.skipped)
+        } else {
+            String::new()
+        },
+        if s.blocked > 0 {
+            format!(" {} blocked by protection.", s.blocked)
         } else {
             String::new()
         }
@@ -106,13 +112,25 @@ fn render(plan: &Plan, limit: usize) -> String {
         plan.created_at,
         short_digest(&plan.config_digest)
     );
-    if !plan.has_changes() {
+    for line in [super::text::cost_line(plan), super::text::limits_line(plan)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(out, "{}\n", esc(&line));
+    }
+    if !plan.has_changes() && s.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "No changes to apply: the only changes the configuration asks for are blocked by protection (below).\n"
+        );
+    } else if !plan.has_changes() {
         let _ = writeln!(out, "No changes: renewal matches the configuration.\n");
     }
 
     attention(&mut out, plan, limit);
     renewals(&mut out, plan, limit);
     modifications(&mut out, plan, limit);
+    blocked(&mut out, plan, limit);
     outlook(&mut out, plan);
     per_region(&mut out, plan, limit);
     if limit != usize::MAX {
@@ -234,20 +252,21 @@ fn renewals(out: &mut String, plan: &Plan, limit: usize) {
     }
     let _ = writeln!(
         out,
-        "### Renewals ({}, spend money)\n\n| Instance | Name | Policy | Expiry before → after | Period |\n|---|---|---|---|---|",
+        "### Renewals ({}, spend money)\n\n| Instance | Name | Policy | Expiry before → after | Period | Price |\n|---|---|---|---|---|---|",
         rows.len()
     );
     for c in rows.iter().take(limit) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} → **{}** | {} {} |",
+            "| {} | {} | {} | {} → **{}** | {} {} | {} |",
             instance_cell(&c.region, &c.instance_id),
             esc(&c.instance_name),
             esc(&c.policy),
             c.before.expired_time.map(format_api).unwrap_or_default(),
             c.after.expired_time.map(format_api).unwrap_or_default(),
             c.period.unwrap_or(0),
-            esc(c.period_unit.as_deref().unwrap_or("Month"))
+            esc(c.period_unit.as_deref().unwrap_or("Month")),
+            price_cell(c)
         );
     }
     if rows.len() > limit {
@@ -255,6 +274,57 @@ fn renewals(out: &mut String, plan: &Plan, limit: usize) {
             out,
             "\n… and {} more renewals (left out to fit).",
             rows.len() - limit
+        );
+    }
+    out.push('\n');
+}
+
+/// Reasons longer than this are cut in a table cell (the saved plan has them whole).
+const REASON_CHARS: usize = 160;
+
+/// A renewal's price, or "unknown" with why (never a zero).
+fn price_cell(change: &Change) -> String {
+    match change.quote() {
+        Some(Quote::Known(price)) => price.to_string(),
+        Some(Quote::Unknown(why)) => {
+            let mut cut: String = why.chars().take(REASON_CHARS).collect();
+            if cut.len() < why.len() {
+                cut.push('…');
+            }
+            format!("**unknown**: {}", esc(&cut))
+        }
+        None => String::new(),
+    }
+}
+
+/// The changes a protection rule blocked: shown so a reviewer knows the policy is not in
+/// force for those instances.
+fn blocked(out: &mut String, plan: &Plan, limit: usize) {
+    if plan.blocked.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Blocked by protection ({}, never applied)\n\nrenewctl never lowers the renewal of a protected instance.\n\n| Instance | Name | Policy | Current | Policy wants | Protected by |\n|---|---|---|---|---|---|",
+        plan.blocked.len()
+    );
+    for c in plan.blocked.iter().take(limit) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | ~~{}~~ | {} |",
+            instance_cell(&c.region, &c.instance_id),
+            esc(&c.instance_name),
+            esc(&c.policy),
+            setting(&c.before),
+            setting(&c.after),
+            esc(c.blocked_by.as_deref().unwrap_or_default())
+        );
+    }
+    if plan.blocked.len() > limit {
+        let _ = writeln!(
+            out,
+            "\n… and {} more blocked changes (left out to fit).",
+            plan.blocked.len() - limit
         );
     }
     out.push('\n');

@@ -1,11 +1,12 @@
 //! The human text plan, in the manner of `terraform plan`: one block per instance with its
-//! changes (`~` a setting changes, `+` a renewal is bought), the reason, the warnings, the exact
-//! API calls, and the summary line.
+//! changes (`~` a setting changes, `+` a renewal is bought, with its price), the reason, the
+//! changes blocked by protection (`x`, never applied), the warnings, the exact API calls, what
+//! the renewals cost in all and the limits in force, and the summary line.
 
 use std::fmt::Write as _;
 
-use super::style::{ADD, BOLD, CHANGE, DIM, WARN, paint};
-use crate::plan::{Action, Change, ChangeState, Plan};
+use super::style::{ADD, BOLD, CHANGE, DIM, ERROR, WARN, paint};
+use crate::plan::{Action, Change, ChangeState, Plan, Quote};
 use crate::time::format_api;
 
 fn renewal_setting(state: &ChangeState) -> String {
@@ -33,9 +34,28 @@ fn instance_label(change: &Change) -> String {
     }
 }
 
+/// `, 90.00 CNY` or `, price unknown` after a renewal.
+fn price_suffix(change: &Change) -> String {
+    match change.quote() {
+        Some(Quote::Known(price)) => format!(", {}", paint(BOLD, price)),
+        Some(Quote::Unknown(_)) => format!(", {}", paint(WARN, "price unknown")),
+        None => String::new(),
+    }
+}
+
 /// One change as its plan line(s); `explain` shows an instance's changes with it too.
 pub fn change_lines(out: &mut String, change: &Change) {
     match change.action {
+        _ if change.blocked_by.is_some() => {
+            let _ = writeln!(
+                out,
+                "  {} renewal: {} → {} {}",
+                paint(ERROR, "x"),
+                renewal_setting(&change.before),
+                renewal_setting(&change.after),
+                paint(ERROR, "blocked: never applied")
+            );
+        }
         Action::ModifyAutoRenew => {
             let _ = writeln!(
                 out,
@@ -58,16 +78,32 @@ pub fn change_lines(out: &mut String, change: &Change) {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {} renew {} {}: expires {} → {}",
+                "  {} renew {} {}: expires {} → {}{}",
                 paint(ADD, "+"),
                 change.period.unwrap_or(0),
                 change.period_unit.as_deref().unwrap_or("Month"),
                 before,
-                paint(BOLD, after)
+                paint(BOLD, after),
+                price_suffix(change)
             );
         }
     }
     let _ = writeln!(out, "    {}", paint(DIM, format!("# {}", change.reason)));
+    if let Some(rule) = &change.blocked_by {
+        let _ = writeln!(
+            out,
+            "    {}",
+            paint(
+                DIM,
+                format!(
+                    "# blocked by {rule}: renewctl never lowers the renewal of a protected instance"
+                )
+            )
+        );
+    }
+    if let Some(Quote::Unknown(why)) = change.quote() {
+        let _ = writeln!(out, "    {}", paint(DIM, format!("# price unknown: {why}")));
+    }
     if let Some(first) = change.first_deduction {
         let _ = writeln!(
             out,
@@ -93,7 +129,84 @@ pub fn summary_line(plan: &Plan) -> String {
     if s.skipped > 0 {
         let _ = write!(line, " {} skipped (see warnings).", s.skipped);
     }
+    if s.blocked > 0 {
+        let _ = write!(line, " {} blocked by protection.", s.blocked);
+    }
     line
+}
+
+/// What the renewals cost in all, per currency, and how many prices are unknown (never counted
+/// as zero); `None` without renewals.
+pub fn cost_line(plan: &Plan) -> Option<String> {
+    let s = &plan.summary;
+    if s.to_renew == 0 {
+        return None;
+    }
+    let totals: Vec<String> = s
+        .total_price
+        .iter()
+        .map(|(currency, amount)| format!("{amount} {currency}"))
+        .collect();
+    let unknown = s.unknown_prices;
+    let plural = if unknown == 1 { "" } else { "s" };
+    Some(match (totals.is_empty(), unknown) {
+        (false, 0) => format!("Cost of the renewals: {}.", totals.join(" + ")),
+        (false, n) => format!(
+            "Cost of the renewals: {}, plus {n} renewal{plural} whose price is unknown (see the renewals).",
+            totals.join(" + ")
+        ),
+        (true, n) => {
+            format!("Cost of the renewals: unknown ({n} price{plural} unknown; see the renewals).")
+        }
+    })
+}
+
+/// The spending limits in force, as one line; `None` when there are none.
+pub fn limits_line(plan: &Plan) -> Option<String> {
+    let limits = &plan.limits;
+    let mut parts = Vec::new();
+    if let Some(limit) = &limits.max_renewals {
+        parts.push(format!(
+            "at most {} renewal{} ({})",
+            limit.value,
+            if limit.value == 1 { "" } else { "s" },
+            limit.set_by
+        ));
+    }
+    if let Some(limit) = &limits.max_total_price {
+        parts.push(format!("at most {} in all ({})", limit.value, limit.set_by));
+    }
+    (!parts.is_empty()).then(|| format!("Limits: {}.", parts.join("; ")))
+}
+
+/// The changes protection blocked, grouped by instance.
+fn blocked_section(out: &mut String, plan: &Plan) {
+    if plan.blocked.is_empty() {
+        return;
+    }
+    let n = plan.blocked.len();
+    let _ = writeln!(
+        out,
+        "{}
+",
+        paint(
+            WARN,
+            format!(
+                "Blocked by protection ({n} change{}, never applied: renewctl never lowers the renewal of a protected instance):",
+                if n == 1 { "" } else { "s" }
+            )
+        )
+    );
+    for change in &plan.blocked {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            paint(BOLD, format!("# {}", instance_label(change))),
+            paint(DIM, format!("policy {}", change.policy))
+        );
+        change_lines(out, change);
+    }
+    out.push('\n');
 }
 
 /// The whole text plan.
@@ -101,7 +214,18 @@ pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let s = &plan.summary;
 
-    if plan.changes.is_empty() {
+    if plan.changes.is_empty() && s.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "{} Nothing to apply: {} managed instance{} as declared, {} change{} blocked by protection (below), {} unmanaged.\n",
+            paint(BOLD, "No changes."),
+            s.unchanged,
+            if s.unchanged == 1 { "" } else { "s" },
+            s.blocked,
+            if s.blocked == 1 { "" } else { "s" },
+            s.unmanaged
+        );
+    } else if plan.changes.is_empty() {
         let _ = writeln!(
             out,
             "{} Renewal matches the configuration: {} managed instance{} as declared, {} unmanaged.",
@@ -140,6 +264,8 @@ pub fn plan(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+
+    blocked_section(&mut out, plan);
 
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "{}", paint(WARN, "Warnings:"));
@@ -227,6 +353,9 @@ pub fn plan(plan: &Plan) -> String {
         out.push('\n');
     }
 
+    for line in [cost_line(plan), limits_line(plan)].into_iter().flatten() {
+        let _ = writeln!(out, "{}", paint(BOLD, line));
+    }
     let _ = writeln!(out, "{}", paint(BOLD, summary_line(plan)));
     out
 }

@@ -22,6 +22,11 @@ pub fn in_days(days: i64) -> Timestamp {
     now().checked_add((days * 24).hours()).expect("in range")
 }
 
+/// Rendered text without its colour codes, as a pipe shows it.
+pub fn plain(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
 pub fn config(yaml: &str) -> Config {
     match desired::parse(yaml.as_bytes(), "renewal.yaml") {
         Ok(config) => config,
