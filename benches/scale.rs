@@ -5,6 +5,10 @@
 //! the per-instance way of observing (one DescribeInstances and one
 //! DescribeInstanceAutoRenewAttribute per instance), in the same run.
 //!
+//! `renewctl plan` then prices every renewal (one DescribeRenewalPrice each: the API prices one
+//! instance a call). That phase can only start once the plan is known, so it is measured apart:
+//! its calls, and its wall against its own bound L × ceil(renewals / P).
+//!
 //! Run: `cargo bench --bench scale` (all sizes; about ten minutes on 2 cores), or
 //! `RENEWCTL_BENCH_SIZES=1000,10000 cargo bench --bench scale` for fewer.
 //!
@@ -92,11 +96,11 @@ fn table(rows: &[Value]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| instances | regions | plan calls (min) | plan wall | plan ÷ bound | apply calls (min) | apply wall | apply ÷ bound | planner CPU | peak RSS | baseline calls | baseline wall | fewer calls | emulator per call |"
+        "| instances | regions | plan calls (min) | plan wall | plan ÷ bound | price calls (min) | price wall | price ÷ bound | apply calls (min) | apply wall | apply ÷ bound | planner CPU | peak RSS | baseline calls | baseline wall | fewer calls | emulator per call |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in rows {
         let ms = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
@@ -111,13 +115,17 @@ fn table(rows: &[Value]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({}) | {:.2} s | {:.2} | {} ({}) | {:.2} s | {:.2} | {:.0} ms | {:.0} MB | {} | {} | {} | {:.2} ms |",
+            "| {} | {} | {} ({}) | {:.2} s | {:.2} | {} ({}) | {:.2} s | {:.2} | {} ({}) | {:.2} s | {:.2} | {:.0} ms | {:.0} MB | {} | {} | {} | {:.2} ms |",
             r["instances"],
             r["regions"],
             r["plan_calls"],
             r["plan_min_calls"],
             ms("plan_wall_ms") / 1000.0,
             ms("plan_wall_ms") / ms("plan_bound_ms"),
+            r["price_calls"],
+            r["price_min_calls"],
+            ms("price_wall_ms") / 1000.0,
+            ms("price_wall_ms") / ms("price_bound_ms"),
             r["apply_calls"],
             r["apply_min_calls"],
             ms("apply_wall_ms") / 1000.0,
@@ -319,16 +327,25 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
         .expect("observe");
     let observed_rss_kb = peak_rss_kb();
     let planner_cpu = thread_cpu_ns();
-    let plan = plan_with(&config.desired, &observed, now, &config.digest, &options).expect("plan");
+    let mut plan =
+        plan_with(&config.desired, &observed, now, &config.digest, &options).expect("plan");
     let planner_ms = thread_cpu_ns().saturating_sub(planner_cpu) as f64 / 1e6;
     let plan_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let plan_calls = rt.block_on(requests(&emu.endpoint));
+
+    // Pricing, as `renewctl plan` does after planning: one DescribeRenewalPrice per renewal.
+    let started = Instant::now();
+    rt.block_on(renewctl::price::price_renewals(&api, &mut plan));
+    let price_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let price_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls;
+    let min_prices = plan.changes.iter().filter(|c| c.quote().is_some()).count() as u64;
+    assert_eq!(plan.summary.unknown_prices, 0, "every renewal priced");
 
     // Apply.
     let started = Instant::now();
     let report = rt.block_on(renewctl::apply::apply(&api, &plan, |_| {}));
     let apply_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let apply_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls;
+    let apply_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls - price_calls;
     assert_eq!(report.failed(), 0, "apply failed");
     let peak = peak_rss_kb();
     drop(emu);
@@ -370,6 +387,10 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
         "plan_min_calls": min_reads,
         "plan_wall_ms": plan_wall_ms,
         "plan_bound_ms": bound_ms(min_reads, PARALLELISM),
+        "price_calls": price_calls,
+        "price_min_calls": min_prices,
+        "price_wall_ms": price_wall_ms,
+        "price_bound_ms": LATENCY_MS as f64 * min_prices.div_ceil(PARALLELISM as u64) as f64,
         "changes": plan.changes.len(),
         "apply_calls": apply_calls,
         "apply_min_calls": min_writes,
