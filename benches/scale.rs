@@ -198,6 +198,27 @@ struct Emulator {
     endpoint: String,
 }
 
+impl Emulator {
+    /// CPU time the emulator process has used so far, in milliseconds.
+    fn cpu_ms(&self) -> f64 {
+        process_cpu_ms(&format!("/proc/{}/stat", self.child.id()))
+    }
+}
+
+/// utime + stime of a process from its `/proc/…/stat`, in milliseconds (clock ticks of 10 ms).
+fn process_cpu_ms(path: &str) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<u64>() as f64 * 10.0
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -353,10 +374,14 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
     // The emulator's own cost: the same plan with no injected latency.
     let emu0 = start_emulator(&fleet_path, 0);
     let api0 = client(&emu0.endpoint);
+    let emulator_cpu = emu0.cpu_ms();
+    let client_cpu = process_cpu_ms("/proc/self/stat");
     let started = Instant::now();
     rt.block_on(renewctl::observe::observe(&api0, &config.desired))
         .expect("observe without latency");
     let zero_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let client_cpu = process_cpu_ms("/proc/self/stat") - client_cpu;
+    let emulator_cpu = emu0.cpu_ms() - emulator_cpu;
     let zero_calls = rt.block_on(requests(&emu0.endpoint)).max(1);
     drop(emu0);
 
@@ -400,6 +425,8 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
         "peak_rss_kb": peak,
         "peak_rss_after_observe_kb": observed_rss_kb,
         "emulator_ms_per_call": zero_ms / zero_calls as f64,
+        "emulator_cpu_ms_per_call": emulator_cpu / zero_calls as f64,
+        "client_cpu_ms_per_call": client_cpu / zero_calls as f64,
         "baseline_calls": baseline_calls,
         "baseline_wall_ms": baseline_wall_ms,
     })

@@ -306,7 +306,8 @@ pub struct EmulatorArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Latency added to every answer, e.g. `20ms`.
+    /// Latency of every answer, e.g. `20ms`: no answer leaves sooner after its request arrived
+    /// (the emulator's own work is counted in it, as a real service's is in its round trip).
     #[arg(long, value_name = "DURATION")]
     pub latency: Option<String>,
     /// Inject faults: KIND=RATE with KIND one of throttle, error5xx, timeout, drop-after-commit

@@ -354,6 +354,38 @@ async fn throttling_waits_what_x_acs_retry_after_asks() {
     assert_eq!(server.requests().len(), 2);
 }
 
+/// Answers above `DECODE_APART` are decoded on a task of their own, with the same outcomes.
+#[tokio::test]
+async fn large_answers_are_decoded_apart_with_the_same_outcomes() {
+    let padding = "x".repeat(DECODE_APART);
+    // A large page: read in full, the unknown key ignored.
+    let big_page = PAGE.replacen('{', &format!("{{\"Padding\":\"{padding}\","), 1);
+    let server = TestServer::always(Reply::json(200, &big_page)).await;
+    let client = no_retry(config(&server.url, SignatureScheme::Acs3HmacSha256, None));
+    let page = client
+        .describe_instances(&page_query(2))
+        .await
+        .expect("a large page decodes");
+    assert_eq!(page.instances.len(), 2);
+    // A large error body in a success status is still the service's error.
+    let err = describe_error(Reply::json(
+        200,
+        &format!(r#"{{"RequestId":"R","Code":"InternalError","Message":"{padding}"}}"#),
+    ))
+    .await;
+    assert_eq!(err.code(), Some("InternalError"), "{err:?}");
+    // A large HTML page is a decode error quoting its start.
+    let err = describe_error(Reply::html(
+        502,
+        &format!("<html><body>502 Bad Gateway {padding}</body></html>"),
+    ))
+    .await;
+    assert!(
+        matches!(&err, ApiError::Decode { http_status: 502, excerpt, .. } if excerpt.contains("502 Bad Gateway")),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn requests_in_flight_never_exceed_the_bound() {
     let server = TestServer::always(Reply::json(200, PAGE).after(Duration::from_millis(150))).await;

@@ -26,6 +26,11 @@ pub struct ErrorBody {
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeInstancesResponse {
     pub request_id: String,
+    /// An error code: present only in an error body (see `response::Answer`).
+    #[serde(rename = "Code", default)]
+    pub code_upper: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "code", default)]
+    pub code_lower: Option<serde::de::IgnoredAny>,
     /// Meaningless with `MaxResults`/`NextToken` paging, required with `PageNumber` paging.
     #[serde(default)]
     pub total_count: Option<u64>,
@@ -95,6 +100,11 @@ pub struct Lock {
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeAutoRenewResponse {
     pub request_id: String,
+    /// An error code: present only in an error body (see `response::Answer`).
+    #[serde(rename = "Code", default)]
+    pub code_upper: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "code", default)]
+    pub code_lower: Option<serde::de::IgnoredAny>,
     pub instance_renew_attributes: RenewAttributeList,
 }
 
@@ -124,9 +134,20 @@ pub struct RenewAttribute {
 #[serde(rename_all = "PascalCase")]
 pub struct MutationResponse {
     pub request_id: String,
+    /// An error code: present only in an error body (see `response::Answer`).
+    #[serde(rename = "Code", default)]
+    pub code_upper: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "code", default)]
+    pub code_lower: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     pub order_id: Option<OrderId>,
 }
+
+crate::impl_answer!(
+    DescribeInstancesResponse,
+    DescribeAutoRenewResponse,
+    MutationResponse
+);
 
 /// The English docs and the SDK show `OrderId` as a string, the Chinese doc sample as a bare
 /// number (§3.6): both are read, as the same digits.

@@ -13,8 +13,15 @@ use crate::plan::Price;
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeRenewalPriceResponse {
     pub request_id: String,
+    /// An error code: present only in an error body (see `response::Answer`).
+    #[serde(rename = "Code", default)]
+    pub code_upper: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "code", default)]
+    pub code_lower: Option<serde::de::IgnoredAny>,
     pub price_info: PriceInfo,
 }
+
+crate::impl_answer!(DescribeRenewalPriceResponse);
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

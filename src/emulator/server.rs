@@ -116,11 +116,14 @@ async fn handle(
     mut shutdown: watch::Receiver<bool>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, NoAnswer> {
+    // Latency is counted from the request's arrival: the emulator's own work is part of it, as a
+    // real service's is part of its round trip.
+    let answer_at = tokio::time::Instant::now() + shared.latency;
     if request.uri().path().starts_with("/_emulator/") {
         return Ok(control(&shared, &request));
     }
     if request.uri().path().starts_with("/latest/") {
-        return Ok(metadata(&shared, &request, &mut shutdown).await);
+        return Ok(metadata(&shared, &request, answer_at, &mut shutdown).await);
     }
     let (parts, body) = request.into_parts();
     let body =
@@ -170,7 +173,7 @@ async fn handle(
     }
     if !shared.latency.is_zero() {
         tokio::select! {
-            _ = tokio::time::sleep(shared.latency) => {}
+            _ = tokio::time::sleep_until(answer_at) => {}
             _ = stopped(&mut shutdown) => {}
         }
     }
@@ -188,6 +191,7 @@ async fn handle(
 async fn metadata(
     shared: &Shared,
     request: &Request<Incoming>,
+    answer_at: tokio::time::Instant,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Response<Full<Bytes>> {
     let method = request.method().as_str().to_owned();
@@ -210,7 +214,7 @@ async fn metadata(
     });
     if !shared.latency.is_zero() {
         tokio::select! {
-            _ = tokio::time::sleep(shared.latency) => {}
+            _ = tokio::time::sleep_until(answer_at) => {}
             _ = stopped(shutdown) => {}
         }
     }
