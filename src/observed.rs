@@ -179,7 +179,6 @@ impl InstanceSnapshot {
     /// A digest of everything a renewal decision depends on: expiry, renewal status, duration,
     /// unit, charge type and status. A saved plan records it; any difference means "stale".
     pub fn fingerprint(&self) -> String {
-        use std::fmt::Write as _;
         // Hashed field by field, separated, with the expiry as whole minutes (the API's
         // precision): no intermediate strings, as it runs once per managed instance.
         let mut hasher = Sha256::new();
@@ -202,11 +201,12 @@ impl InstanceSnapshot {
         field(self.status.as_bytes());
         field(self.region.as_bytes());
         let digest = hasher.finalize();
+        let mut hex = [0u8; 32];
+        // Cannot fail: the buffer is exactly twice the 16 bytes kept.
+        let _ = hex::encode_to_slice(&digest[..16], &mut hex);
         let mut out = String::with_capacity(7 + 32);
         out.push_str("sha256:");
-        for byte in &digest[..16] {
-            let _ = write!(out, "{byte:02x}");
-        }
+        out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
         out
     }
 }
@@ -225,4 +225,54 @@ pub struct ObservedState {
     pub not_found: Vec<String>,
     /// Read requests made to build this snapshot.
     pub read_calls: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> InstanceSnapshot {
+        InstanceSnapshot {
+            region: "cn-hangzhou".to_string(),
+            instance_id: "i-1".to_string(),
+            instance_name: String::new(),
+            charge_type: ChargeType::PrePaid,
+            status: "Running".to_string(),
+            expired_time: "2026-12-01T16:00:00Z".parse().expect("time"),
+            tags: Tags::default(),
+            locks: Vec::new(),
+            renewal: Some(RenewalAttribute {
+                status: RenewalStatus::AutoRenewal,
+                duration: 1,
+                period_unit: "Month".to_string(),
+            }),
+        }
+    }
+
+    /// Saved plans record fingerprints: their text must not change between versions.
+    #[test]
+    fn a_fingerprint_is_the_first_16_bytes_of_the_sha256_of_its_fields_in_hex() {
+        let mut hasher = Sha256::new();
+        let minutes = ("2026-12-01T16:00:00Z".parse::<Timestamp>().expect("time")).as_second() / 60;
+        for field in [
+            &b"v1"[..],
+            b"i-1",
+            &minutes.to_le_bytes(),
+            b"AutoRenewal",
+            &1u32.to_le_bytes(),
+            b"month",
+            b"PrePaid",
+            b"Running",
+            b"cn-hangzhou",
+        ] {
+            hasher.update(field);
+            hasher.update(b"|");
+        }
+        let digest = hasher.finalize();
+        let expected: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(snapshot().fingerprint(), format!("sha256:{expected}"));
+        let mut later = snapshot();
+        later.expired_time = "2027-01-01T16:00:00Z".parse().expect("time");
+        assert_ne!(later.fingerprint(), snapshot().fingerprint());
+    }
 }
