@@ -10,6 +10,7 @@ pub mod prices;
 pub mod protect;
 pub mod spend;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -21,7 +22,7 @@ pub use prices::{Price, Quote};
 pub use spend::SpendLimits;
 
 use crate::money::Amount;
-use crate::observed::{InstanceSnapshot, RenewalStatus};
+use crate::observed::{ChargeType, InstanceSnapshot, RenewalStatus};
 
 /// The plan JSON format version this build writes and reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -144,9 +145,14 @@ pub struct ObservedFingerprint {
     pub duration: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_unit: Option<String>,
-    pub charge_type: String,
-    pub status: String,
+    /// `Cow`: the values are nearly always a handful of constants, and a plan of 100,000
+    /// instances need not hold 200,000 copies of them.
+    pub charge_type: Cow<'static, str>,
+    pub status: Cow<'static, str>,
 }
+
+/// Instance statuses DescribeInstances shows (ecs-api.md §3.2), shared rather than copied.
+const KNOWN_STATUSES: [&str; 5] = ["Running", "Stopped", "Starting", "Stopping", "Pending"];
 
 impl ObservedFingerprint {
     pub fn of(instance: &InstanceSnapshot) -> ObservedFingerprint {
@@ -158,8 +164,15 @@ impl ObservedFingerprint {
             renewal_status: instance.renewal.as_ref().map(|r| r.status.clone()),
             duration: instance.renewal.as_ref().map(|r| r.duration),
             period_unit: instance.renewal.as_ref().map(|r| r.period_unit.clone()),
-            charge_type: instance.charge_type.as_api().to_string(),
-            status: instance.status.clone(),
+            charge_type: match &instance.charge_type {
+                ChargeType::PrePaid => Cow::Borrowed("PrePaid"),
+                ChargeType::PostPaid => Cow::Borrowed("PostPaid"),
+                ChargeType::Other(value) => Cow::Owned(value.clone()),
+            },
+            status: match KNOWN_STATUSES.iter().find(|s| **s == instance.status) {
+                Some(known) => Cow::Borrowed(known),
+                None => Cow::Owned(instance.status.clone()),
+            },
         }
     }
 }

@@ -261,6 +261,7 @@ pub fn plan_with(
 ) -> Result<Plan, PlanError> {
     let mut draft = Draft {
         coverage: vec![None; observed.instances.len()],
+        fingerprints: Vec::with_capacity(observed.instances.len()),
         ..Draft::default()
     };
 
