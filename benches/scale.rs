@@ -86,6 +86,11 @@ fn drive() {
         }
     }
     println!("{}", table(&rows));
+    // The pure planner alone, in its own process too.
+    match Command::new(&me).arg("--planner-only").output() {
+        Ok(out) => println!("\n{}", String::from_utf8_lossy(&out.stdout).trim()),
+        Err(err) => eprintln!("planner-only run failed: {err}"),
+    }
     println!(
         "\nJSON:\n{}",
         serde_json::to_string_pretty(&rows).unwrap_or_default()
