@@ -22,20 +22,18 @@ const MAX_PLAUSIBLE_TOTAL: u64 = 10_000_000;
 /// Why the cloud could not be observed.
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
-    #[error("cannot observe region {region}: {source}")]
-    Api {
-        region: String,
-        #[source]
-        source: ApiError,
-    },
+    /// The API error is part of the message and not a `source`: an error chain printed with
+    /// its causes would otherwise say it twice.
+    #[error("cannot observe region {region}: {error}")]
+    Api { region: String, error: ApiError },
     #[error("cannot observe region {region}: {message}")]
     Inconsistent { region: String, message: String },
 }
 
 fn api_error(region: &str) -> impl Fn(ApiError) -> ObserveError + '_ {
-    move |source| ObserveError::Api {
+    move |error| ObserveError::Api {
         region: region.to_string(),
-        source,
+        error,
     }
 }
 

@@ -321,3 +321,40 @@ fn secrets_never_appear_in_any_output() {
         assert!(!out.stderr.contains(&emu.key_secret), "{args:?}");
     }
 }
+
+/// An error and its cause are said once: a refused signature while observing, and a fleet file
+/// that cannot be read.
+#[test]
+fn an_error_s_cause_is_printed_once() {
+    let emu = Emulator::start(include_str!("../examples/fleet.yaml"));
+    let out = run(renewctl(&emu)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
+        .args(["plan", "-c", "examples/renewal.yaml"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot observe region"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("SignatureDoesNotMatch").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+
+    let missing = tempdir().join("no-such-fleet.yaml");
+    let out = run(renewctl(&emu).args(["emulator", "--fleet"]).arg(&missing));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read fleet file"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("os error 2").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}

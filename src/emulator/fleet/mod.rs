@@ -111,10 +111,11 @@ pub(crate) struct GenerateSpec {
 /// Why a fleet file cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
-    #[error("cannot read fleet file {}: {source}", path.display())]
+    /// The I/O error is part of the message, not a `source`, so a printed chain says it once.
+    #[error("cannot read fleet file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The YAML does not match the format; the message names the field path, line and column.
     #[error("{origin}: {message}")]
@@ -146,9 +147,9 @@ const MAX_GENERATED: u32 = 1_000_000;
 impl Fleet {
     /// Reads and checks a fleet file. Errors name the file.
     pub fn load(path: &Path) -> Result<Fleet, FleetError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| FleetError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Fleet::parse(&text, &path.display().to_string())
     }
