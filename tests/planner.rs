@@ -217,6 +217,32 @@ fn a_target_beyond_the_longest_renewal_renews_by_the_longest_and_warns() {
     );
 }
 
+/// A min_remaining past the last date there is (validation refuses it; the planner must still
+/// never drop the renewal of an instance about to expire).
+#[test]
+fn a_target_past_any_date_still_renews_by_the_longest() {
+    let text = format!(
+        "{HEAD}  - name: far\n    match: {{tags: {{team: f}}}}\n    renewal: manual\n    min_remaining: 99999 years\n"
+    );
+    let desired: renewctl::desired::DesiredState =
+        serde_yaml::from_str(&text).expect("the model reads it without validating");
+    let observed = observed(vec![instance("i-f", &[("team", "f")], -2)]);
+    let plan = plan::plan(&desired, &observed, now(), "sha256:test").expect("plans");
+    let renew = plan
+        .changes
+        .iter()
+        .find(|c| c.action == Action::Renew)
+        .expect("a renewal");
+    assert_eq!(renew.period, Some(60));
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.message.contains("longest renewal")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
 #[test]
 fn renewal_tokens_are_deterministic_ascii_and_at_most_64_characters() {
     let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";

@@ -98,6 +98,11 @@ pub fn renew_years() -> Vec<u32> {
         .collect()
 }
 
+/// The longest `min_remaining` accepted, as (days, weeks, months, years): 10 years, twice the
+/// longest renewal (60 months). Longer is a typing mistake rather than a wish: reaching it would
+/// take one renewal after another, one per apply.
+pub const MIN_REMAINING_AT_MOST: (u32, u32, u32, u32) = (3653, 521, 120, 10);
+
 /// The renewal lengths the API accepts that are whole multiples of `step`, shortest first.
 pub fn renew_candidates(step: ApiPeriod) -> Vec<ApiPeriod> {
     let allowed = match step.unit {

@@ -12,7 +12,8 @@ use schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
 use super::limits::{
-    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS, renew_years,
+    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, MIN_REMAINING_AT_MOST, RENEW_MONTHS,
+    RENEW_WEEKS, renew_years,
 };
 use super::model::DesiredState;
 use crate::money::MAX_UNITS;
@@ -155,13 +156,52 @@ pub fn renew_period(_: &mut SchemaGenerator) -> Schema {
 }
 
 pub fn min_remaining(_: &mut SchemaGenerator) -> Schema {
-    let any = "0*[1-9][0-9]*".to_string();
+    let (days, weeks, months, years) = MIN_REMAINING_AT_MOST;
     duration(duration_pattern(&[
-        (any.clone(), "day"),
-        (any.clone(), "week"),
-        (any.clone(), "month"),
-        (any, "year"),
+        (format!("0*(?:{})", one_to(days)), "day"),
+        (format!("0*(?:{})", one_to(weeks)), "week"),
+        (format!("0*(?:{})", one_to(months)), "month"),
+        (format!("0*(?:{})", one_to(years)), "year"),
     ]))
+}
+
+/// A regular expression matching the decimal numbers 1 to `max` (no leading zeros).
+fn one_to(max: u32) -> String {
+    let digits: Vec<u32> = max
+        .to_string()
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    let len = digits.len();
+    let mut alternatives = Vec::new();
+    match len {
+        0 | 1 => {}
+        // Every number with fewer digits.
+        2 => alternatives.push("[1-9]".to_string()),
+        _ => alternatives.push(format!("[1-9][0-9]{{0,{}}}", len - 2)),
+    }
+    // Numbers of `len` digits below `max`: equal up to position i, smaller at i, anything after.
+    for i in 0..len {
+        let low = u32::from(i == 0);
+        if digits[i] > low {
+            let prefix: String = digits[..i].iter().map(u32::to_string).collect();
+            let rest = len - i - 1;
+            let tail = match rest {
+                0 => String::new(),
+                1 => "[0-9]".to_string(),
+                _ => format!("[0-9]{{{rest}}}"),
+            };
+            let high = digits[i] - 1;
+            let digit = if high == low {
+                high.to_string()
+            } else {
+                format!("[{low}-{high}]")
+            };
+            alternatives.push(format!("{prefix}{digit}{tail}"));
+        }
+    }
+    alternatives.push(max.to_string());
+    alternatives.join("|")
 }
 
 pub fn protect_flag(_: &mut SchemaGenerator) -> Schema {
@@ -244,6 +284,20 @@ pub fn selector_rules(schema: &mut Schema) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_to_matches_exactly_the_numbers_up_to_its_bound() {
+        for max in [1, 9, 10, 120, 521, 3653] {
+            let re = regex::Regex::new(&format!("^(?:{})$", one_to(max))).expect("regex");
+            for n in 0..=max + 200 {
+                assert_eq!(
+                    re.is_match(&n.to_string()),
+                    (1..=max).contains(&n),
+                    "{max}: {n}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn duration_patterns_are_built_from_the_limits() {

@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Target};
-use super::limits::{auto_renew_setting, renew_step};
+use super::limits::{MIN_REMAINING_AT_MOST, auto_renew_setting, renew_step};
 use super::model::{DesiredState, Renewal, RenewalPolicy};
 use super::overlap;
 use super::path::FieldPath;
-use super::period::PeriodField;
+use super::period::{Period, PeriodField, PeriodUnit};
 use super::read::Draft;
 use super::validate_safety;
 
@@ -330,6 +330,23 @@ fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
                 "min_remaining is zero",
                 "give a positive duration such as `30 days`, or remove it",
             ));
+        } else if let Some(min) = policy
+            .min_remaining()
+            .filter(|min| longer_than_ten_years(*min))
+        {
+            out.push(
+                Diagnostic::error(
+                    at("min_remaining"),
+                    format!(
+                        "min_remaining {min} is longer than 10 years: the longest renewal ECS \
+                         accepts is 60 months, so reaching it would take one renewal after \
+                         another, one per apply"
+                    ),
+                    "give the time you want left before expiry, such as `30 days` (a unit \
+                     mistyped as years?)",
+                )
+                .label("more than 10 years"),
+            );
         }
     }
 
@@ -356,4 +373,16 @@ fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// Whether `min` is longer than [`MIN_REMAINING_AT_MOST`].
+fn longer_than_ten_years(min: Period) -> bool {
+    let (days, weeks, months, years) = MIN_REMAINING_AT_MOST;
+    let limit = match min.unit {
+        PeriodUnit::Day => days,
+        PeriodUnit::Week => weeks,
+        PeriodUnit::Month => months,
+        PeriodUnit::Year => years,
+    };
+    min.count > limit
 }

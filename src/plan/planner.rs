@@ -571,7 +571,9 @@ fn plan_instance(
     };
 
     let renewal = policy.min_remaining().and_then(|min| {
-        let target = min.after(now)?;
+        // Past the last representable date (validation refuses such a min_remaining): no
+        // renewal reaches it, so the longest is planned, with its warning; never none.
+        let target = min.after(now).unwrap_or(Timestamp::MAX);
         if instance.expired_time >= target {
             return None;
         }
