@@ -24,9 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use renewctl::cloud::retry::RetryPolicy;
-use renewctl::cloud::{
-    ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, Paging, SignatureScheme,
-};
+use renewctl::cloud::{ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, SignatureScheme};
 use renewctl::credentials::{Credentials, Secret};
 use renewctl::observe::{ObserveOptions, observe_with};
 use renewctl::plan::{PlanOptions, plan_with};
@@ -443,12 +441,7 @@ async fn per_instance(api: &EcsClient, ids: &[(String, String)]) {
     use futures_util::StreamExt;
     futures_util::stream::iter(ids)
         .map(|(region, id)| async move {
-            let query = InstanceQuery {
-                region: region.clone(),
-                paging: Paging::Page(1),
-                prepaid_only: false,
-                instance_ids: Some(vec![id.clone()]),
-            };
+            let query = InstanceQuery::by_ids(region, std::slice::from_ref(id));
             let _ = api.describe_instances(&query).await;
             let _ = api
                 .describe_auto_renew(region, std::slice::from_ref(id))

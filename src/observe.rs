@@ -335,12 +335,7 @@ pub async fn observe_with<A: EcsApi>(
     if !missing.is_empty() {
         let lookups = regions.iter().flat_map(|region| {
             missing.chunks(MAX_BATCH).map(move |chunk| {
-                let query = InstanceQuery {
-                    region: region.clone(),
-                    paging: Paging::Page(1),
-                    prepaid_only: false,
-                    instance_ids: Some(chunk.to_vec()),
-                };
+                let query = InstanceQuery::by_ids(region, chunk);
                 async move { (region, api.describe_instances(&query).await) }
             })
         });
@@ -411,12 +406,7 @@ pub async fn observe_instances<A: EcsApi>(
 ) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
     let lookups = ids_by_region.iter().flat_map(|(region, ids)| {
         ids.chunks(MAX_BATCH).map(move |chunk| {
-            let query = InstanceQuery {
-                region: region.clone(),
-                paging: Paging::Page(1),
-                prepaid_only: false,
-                instance_ids: Some(chunk.to_vec()),
-            };
+            let query = InstanceQuery::by_ids(region, chunk);
             async move { (region, api.describe_instances(&query).await) }
         })
     });

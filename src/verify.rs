@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 
 use crate::apply::{Outcome, Report};
-use crate::cloud::{EcsApi, InstanceQuery, MAX_BATCH, Paging};
+use crate::cloud::{EcsApi, InstanceQuery, MAX_BATCH};
 use crate::plan::{Action, Plan};
 
 /// How long and how often to look.
@@ -150,12 +150,7 @@ pub async fn verify<A: EcsApi>(
         }
         let reads = pending.iter().flat_map(|(region, ids)| {
             ids.chunks(MAX_BATCH).map(move |chunk| {
-                let query = InstanceQuery {
-                    region: region.to_string(),
-                    paging: Paging::Page(1),
-                    prepaid_only: false,
-                    instance_ids: Some(chunk.to_vec()),
-                };
+                let query = InstanceQuery::by_ids(region, chunk);
                 async move { (chunk.to_vec(), api.describe_instances(&query).await) }
             })
         });

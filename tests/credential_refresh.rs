@@ -52,6 +52,31 @@ fn context(emu: &Emulator, clock: &Arc<ManualClock>, extra: &[(&str, &str)]) -> 
     }
 }
 
+/// An emulator and a manual clock both at the fixed test time, a runtime, and the credentials
+/// chain resolved against them with the link `disabled` turned off.
+fn resolved_at_now(
+    disabled: &str,
+) -> (
+    Emulator,
+    Arc<ManualClock>,
+    tokio::runtime::Runtime,
+    credentials::Resolution,
+) {
+    let now = crate::support::now();
+    let emu = Emulator::start_with(
+        FLEET,
+        EmulatorOptions {
+            clock: Clock::Fixed(now),
+            ..EmulatorOptions::default()
+        },
+    );
+    let clock = Arc::new(ManualClock::new(now));
+    let ctx = context(&emu, &clock, &[(disabled, "true")]);
+    let rt = runtime();
+    let resolution = rt.block_on(credentials::resolve(&ctx)).expect("resolved");
+    (emu, clock, rt, resolution)
+}
+
 fn client(emu: &Emulator, provider: CredentialsProvider) -> EcsClient {
     EcsClient::new(ClientConfig {
         endpoint: Endpoint::Fixed(emu.endpoint()),
@@ -98,22 +123,7 @@ fn assume_role_calls(emu: &Emulator) -> usize {
 
 #[test]
 fn sts_credentials_are_refreshed_15_minutes_before_expiry_during_a_long_run() {
-    let now = crate::support::now();
-    let emu = Emulator::start_with(
-        FLEET,
-        EmulatorOptions {
-            clock: Clock::Fixed(now),
-            ..EmulatorOptions::default()
-        },
-    );
-    let clock = Arc::new(ManualClock::new(now));
-    let ctx = context(
-        &emu,
-        &clock,
-        &[("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")],
-    );
-    let rt = runtime();
-    let resolution = rt.block_on(credentials::resolve(&ctx)).expect("resolved");
+    let (emu, clock, rt, resolution) = resolved_at_now("ALIBABA_CLOUD_ECS_METADATA_DISABLED");
     assert_eq!(
         resolution
             .lease
@@ -166,22 +176,7 @@ fn sts_credentials_are_refreshed_15_minutes_before_expiry_during_a_long_run() {
 
 #[test]
 fn a_failed_refresh_keeps_valid_credentials_and_expired_ones_become_an_error() {
-    let now = crate::support::now();
-    let emu = Emulator::start_with(
-        FLEET,
-        EmulatorOptions {
-            clock: Clock::Fixed(now),
-            ..EmulatorOptions::default()
-        },
-    );
-    let clock = Arc::new(ManualClock::new(now));
-    let ctx = context(
-        &emu,
-        &clock,
-        &[("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")],
-    );
-    let rt = runtime();
-    let resolution = rt.block_on(credentials::resolve(&ctx)).expect("resolved");
+    let (emu, clock, rt, resolution) = resolved_at_now("ALIBABA_CLOUD_CLI_PROFILE_DISABLED");
     assert_eq!(resolution.link, credentials::Link::EcsMetadata);
     let provider = resolution.provider;
     let first = resolution.lease.credentials.access_key_id.clone();
@@ -270,22 +265,7 @@ fn the_emulator_refuses_an_expired_sts_key_and_the_client_does_not_retry_it() {
 
 #[test]
 fn after_a_failed_refresh_sts_is_asked_again_only_a_minute_later() {
-    let now = crate::support::now();
-    let emu = Emulator::start_with(
-        FLEET,
-        EmulatorOptions {
-            clock: Clock::Fixed(now),
-            ..EmulatorOptions::default()
-        },
-    );
-    let clock = Arc::new(ManualClock::new(now));
-    let ctx = context(
-        &emu,
-        &clock,
-        &[("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")],
-    );
-    let rt = runtime();
-    let resolution = rt.block_on(credentials::resolve(&ctx)).expect("resolved");
+    let (emu, clock, rt, resolution) = resolved_at_now("ALIBABA_CLOUD_ECS_METADATA_DISABLED");
     let provider = resolution.provider;
     let advance = |minutes: i64| {
         clock.advance(SignedDuration::from_mins(minutes));

@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use super::args::{ExplainArgs, GlobalArgs};
 use super::context::{client_from_env, load_config};
-use crate::cloud::{EcsApi, InstanceQuery, Paging};
+use crate::cloud::{EcsApi, InstanceQuery};
 use crate::explain;
 use crate::observe::observe;
 use crate::{plan, price};
@@ -39,12 +39,7 @@ pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<
             let mut found = None;
             for region in &config.desired.regions {
                 let page = client
-                    .describe_instances(&InstanceQuery {
-                        region: region.clone(),
-                        paging: Paging::Page(1),
-                        prepaid_only: false,
-                        instance_ids: Some(vec![id.to_string()]),
-                    })
+                    .describe_instances(&InstanceQuery::by_ids(region, &[id.to_string()]))
                     .await?;
                 if let Some(i) = page.instances.into_iter().find(|i| i.instance_id == id) {
                     found = Some(i);

@@ -374,34 +374,16 @@ impl EcsClient {
         Ok((converted, request_id))
     }
 
-    /// What went wrong, in words, without the request URL (reqwest's own message quotes it,
-    /// query and signature included).
+    /// What went wrong, in words, without the request URL ([`describe_transport`]); a timeout
+    /// also names the bounds that ran out.
     fn describe_transport(&self, err: &reqwest::Error) -> String {
-        let what = if err.is_timeout() {
-            format!(
-                "timed out (connect timeout {:?}, request timeout {:?})",
+        let text = describe_transport(err);
+        match text.strip_prefix("timed out") {
+            Some(rest) if err.is_timeout() => format!(
+                "timed out (connect timeout {:?}, request timeout {:?}){rest}",
                 self.config.connect_timeout, self.config.request_timeout
-            )
-        } else if err.is_connect() {
-            "could not connect".to_string()
-        } else if err.is_body() || err.is_decode() {
-            "the connection broke while the answer was read".to_string()
-        } else {
-            "the connection failed".to_string()
-        };
-        let mut causes: Vec<String> = Vec::new();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !causes.contains(&text) {
-                causes.push(text);
-            }
-            source = cause.source();
-        }
-        if causes.is_empty() {
-            what
-        } else {
-            format!("{what}: {}", causes.join(": "))
+            ),
+            _ => text,
         }
     }
 }

@@ -180,6 +180,8 @@ async fn transport_failures_name_the_endpoint_but_never_the_query() {
         } => {
             assert_eq!(endpoint, &format!("{}/", server.url));
             assert!(message.contains("timed out"), "{message}");
+            // The bounds that ran out are named.
+            assert!(message.contains("request timeout 200ms"), "{message}");
         }
         other => panic!("{other:?}"),
     }

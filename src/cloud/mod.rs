@@ -51,6 +51,18 @@ pub struct InstanceQuery {
     pub instance_ids: Option<Vec<String>>,
 }
 
+impl InstanceQuery {
+    /// The instances of `region` with these ids (at most 100), whatever their billing: one page.
+    pub fn by_ids(region: &str, ids: &[String]) -> InstanceQuery {
+        InstanceQuery {
+            region: region.to_string(),
+            paging: Paging::Page(1),
+            prepaid_only: false,
+            instance_ids: Some(ids.to_vec()),
+        }
+    }
+}
+
 /// One page of DescribeInstances. The snapshots carry no renewal attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstancePage {

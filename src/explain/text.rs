@@ -42,11 +42,7 @@ fn reason_text(reason: &MatchReason, instance: &InstanceSnapshot) -> String {
 pub fn render(e: &Explanation, now: Timestamp) -> String {
     let mut out = String::new();
     let i = &e.instance;
-    let name = if i.instance_name.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", i.instance_name)
-    };
+    let name = crate::render::text::name_suffix(&i.instance_name);
     let _ = writeln!(
         out,
         "{}",

@@ -296,11 +296,7 @@ pub fn plan(plan: &Plan) -> String {
             )
         );
         for item in &plan.risk {
-            let name = if item.instance_name.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", item.instance_name)
-            };
+            let name = name_suffix(&item.instance_name);
             let _ = writeln!(
                 out,
                 "  {} {}/{}{name}: {}",
@@ -422,5 +418,14 @@ pub fn apply_summary(report: &crate::apply::Report) -> String {
                  Run plan again to see what remains; renewals already made are not repeated."
             ),
         )
+    }
+}
+
+/// ` (name)` after an instance id, or nothing for an unnamed instance.
+pub(crate) fn name_suffix(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" ({name})")
     }
 }

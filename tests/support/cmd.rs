@@ -11,9 +11,9 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `renewctl` run from the repository, with nothing in its environment but PATH and NO_COLOR.
-pub fn renewctl() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_renewctl"));
+/// The binary run from the repository, with nothing in its environment but PATH and NO_COLOR.
+pub fn clean_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_renewctl"));
     cmd.current_dir(repo())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -21,13 +21,14 @@ pub fn renewctl() -> Command {
     cmd
 }
 
+/// `renewctl` run from the repository, with nothing in its environment but PATH and NO_COLOR.
+pub fn renewctl() -> Command {
+    Command::from_std(clean_process())
+}
+
 /// `renewctl` pointed at `emu`, with its access key.
 pub fn renewctl_at(emu: &Emulator) -> Command {
-    let mut cmd = renewctl();
-    cmd.env("ALIBABA_CLOUD_ACCESS_KEY_ID", &emu.key_id)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &emu.key_secret)
-        .env("RENEWCTL_ENDPOINT", emu.endpoint());
-    cmd
+    super::cli::renewctl(emu)
 }
 
 pub struct Run {
