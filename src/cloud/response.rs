@@ -87,8 +87,6 @@ pub trait Answer: DeserializeOwned {
 }
 
 /// The two fields an [`Answer`] adds to read an error code; `impl_answer!` implements the trait.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! impl_answer {
     ($($ty:ty),+) => {$(
         impl $crate::cloud::response::Answer for $ty {
@@ -98,6 +96,7 @@ macro_rules! impl_answer {
         }
     )+};
 }
+pub(crate) use impl_answer;
 
 /// Decodes an answer of `status` with `body` into `T`.
 pub fn decode<T: Answer>(

@@ -143,7 +143,7 @@ pub struct MutationResponse {
     pub order_id: Option<OrderId>,
 }
 
-crate::impl_answer!(
+crate::cloud::response::impl_answer!(
     DescribeInstancesResponse,
     DescribeAutoRenewResponse,
     MutationResponse
