@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cloud;
 pub mod credentials;
 pub mod desired;
+pub mod ecs;
 pub mod emulator;
 pub mod explain;
 pub mod export;

@@ -4,6 +4,11 @@
 //! when asked, unmanaged ones expiring soon), 100 ids a call, overlapping with the pages; ids
 //! listed by `ids` policies but not seen are looked up once more without the charge filter.
 //! Reads only: nothing here changes the cloud.
+//!
+//! Blast radius (DESIGN.md §8): a region whose pages cannot be read is recorded as failed and
+//! the other regions are observed all the same; an attribute read that fails leaves the
+//! attributes of its 100 instances unknown, and an instance element that cannot be read is
+//! kept as unreadable. The planner turns each into an error of the plan for those alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,13 +18,16 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::cloud::{ApiError, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::desired::DesiredState;
-use crate::observed::{ChargeType, InstanceSnapshot, ObservedState, RenewalAttribute};
+use crate::observed::{
+    ChargeType, InstanceSnapshot, ObservedState, RegionFailure, RenewalAttribute,
+    UnreadableInstance,
+};
 use crate::policy;
 
 /// A region claiming more subscription instances than this is answering nonsense.
 const MAX_PLAUSIBLE_TOTAL: u64 = 10_000_000;
 
-/// Why the cloud could not be observed.
+/// Why a region could not be observed.
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
     /// The API error is part of the message and not a `source`: an error chain printed with
@@ -28,6 +36,23 @@ pub enum ObserveError {
     Api { region: String, error: ApiError },
     #[error("cannot observe region {region}: {message}")]
     Inconsistent { region: String, message: String },
+}
+
+impl ObserveError {
+    /// The region concerned.
+    pub fn region(&self) -> &str {
+        match self {
+            ObserveError::Api { region, .. } | ObserveError::Inconsistent { region, .. } => region,
+        }
+    }
+
+    /// What went wrong, without the region.
+    pub fn reason(&self) -> String {
+        match self {
+            ObserveError::Api { error, .. } => error.to_string(),
+            ObserveError::Inconsistent { message, .. } => message.clone(),
+        }
+    }
 }
 
 fn api_error(region: &str) -> impl Fn(ApiError) -> ObserveError + '_ {
@@ -49,13 +74,15 @@ fn prepaid_query(region: &str, paging: Paging) -> InstanceQuery {
 /// One finished request of a region's observation.
 enum Done {
     Page(Result<InstancePage, ApiError>),
-    Attributes(Result<Vec<(String, RenewalAttribute)>, ApiError>),
+    Attributes(Vec<String>, Result<Vec<(String, RenewalAttribute)>, ApiError>),
 }
 
 /// Everything observed in one region.
 struct RegionObservation {
     /// With their auto-renew attribute when wanted.
     instances: Vec<InstanceSnapshot>,
+    unreadable: Vec<UnreadableInstance>,
+    attribute_errors: BTreeMap<String, String>,
     reads: u64,
 }
 
@@ -67,7 +94,8 @@ async fn page_task<A: EcsApi>(api: &A, region: &str, page: u32) -> Done {
 }
 
 async fn attributes_task<A: EcsApi>(api: &A, region: &str, ids: Vec<String>) -> Done {
-    Done::Attributes(api.describe_auto_renew(region, &ids).await)
+    let result = api.describe_auto_renew(region, &ids).await;
+    Done::Attributes(ids, result)
 }
 
 /// The snapshots of one region as its pages arrive: in arrival order with an index by id, sized
@@ -79,6 +107,9 @@ struct RegionScan {
     index: HashMap<String, usize>,
     /// Wanted ids whose attribute is not requested yet.
     pending: Vec<String>,
+    /// Elements that could not be read, by id (a page read twice lists them twice).
+    unreadable: BTreeMap<String, UnreadableInstance>,
+    attribute_errors: BTreeMap<String, String>,
 }
 
 impl RegionScan {
@@ -87,7 +118,14 @@ impl RegionScan {
             list: Vec::with_capacity(capacity),
             index: HashMap::with_capacity(capacity),
             pending: Vec::new(),
+            unreadable: BTreeMap::new(),
+            attribute_errors: BTreeMap::new(),
         }
+    }
+
+    /// Instances seen, readable or not.
+    fn seen(&self) -> u64 {
+        (self.list.len() + self.unreadable.len()) as u64
     }
 
     fn take_page(
@@ -95,6 +133,9 @@ impl RegionScan {
         page: InstancePage,
         wanted: &(dyn Fn(&InstanceSnapshot) -> bool + Sync),
     ) {
+        for bad in page.unreadable {
+            self.unreadable.insert(bad.instance_id.clone(), bad);
+        }
         for mut instance in page.instances {
             match self.index.get(&instance.instance_id) {
                 // Seen on another page too (the fleet moved): keep what was read of it.
@@ -116,11 +157,37 @@ impl RegionScan {
         }
     }
 
-    fn set_attributes(&mut self, found: Vec<(String, RenewalAttribute)>) {
-        for (id, attribute) in found {
-            if let Some(instance) = self.index.get(&id).and_then(|&at| self.list.get_mut(at)) {
-                instance.renewal = Some(attribute);
+    fn set_attributes(
+        &mut self,
+        asked: Vec<String>,
+        found: Result<Vec<(String, RenewalAttribute)>, ApiError>,
+    ) {
+        match found {
+            Ok(found) => {
+                for (id, attribute) in found {
+                    if let Some(instance) =
+                        self.index.get(&id).and_then(|&at| self.list.get_mut(at))
+                    {
+                        instance.renewal = Some(attribute);
+                    }
+                }
             }
+            // These instances only: the rest of the region is planned as usual.
+            Err(error) => {
+                let why = error.to_string();
+                for id in asked {
+                    self.attribute_errors.insert(id, why.clone());
+                }
+            }
+        }
+    }
+
+    fn finish(self, reads: u64) -> RegionObservation {
+        RegionObservation {
+            instances: self.list,
+            unreadable: self.unreadable.into_values().collect(),
+            attribute_errors: self.attribute_errors,
+            reads,
         }
     }
 }
@@ -174,26 +241,18 @@ async fn observe_region<A: EcsApi>(
                 pages_left -= 1;
                 scan.take_page(page.map_err(api_error(region))?, wanted);
             }
-            Done::Attributes(found) => scan.set_attributes(found.map_err(api_error(region))?),
+            Done::Attributes(asked, found) => scan.set_attributes(asked, found),
         }
     }
 
-    if scan.list.len() as u64 != total {
+    if scan.seen() != total {
         // The fleet changed while the pages were read (an instance appeared or went, shifting
         // the pages): read the region again, sequentially, with NextToken, which is
         // consistent, and read the attributes still missing.
-        let (instances, token_reads) = rescan_region(api, region).await?;
+        let (page, token_reads) = rescan_region(api, region).await?;
         reads += token_reads;
-        let mut rescan = RegionScan::new(instances.len());
-        rescan.take_page(
-            InstancePage {
-                total_count: instances.len() as u64,
-                next_token: None,
-                instances,
-                request_id: String::new(),
-            },
-            &|_| false,
-        );
+        let mut rescan = RegionScan::new(page.instances.len());
+        rescan.take_page(page, &|_| false);
         for instance in &mut rescan.list {
             instance.renewal = scan
                 .index
@@ -209,30 +268,22 @@ async fn observe_region<A: EcsApi>(
             .collect();
         for batch in missing.chunks(MAX_BATCH) {
             reads += 1;
-            let found = api
-                .describe_auto_renew(region, batch)
-                .await
-                .map_err(api_error(region))?;
-            rescan.set_attributes(found);
+            let found = api.describe_auto_renew(region, batch).await;
+            rescan.set_attributes(batch.to_vec(), found);
         }
-        return Ok(RegionObservation {
-            instances: rescan.list,
-            reads,
-        });
+        return Ok(rescan.finish(reads));
     }
-    Ok(RegionObservation {
-        instances: scan.list,
-        reads,
-    })
+    Ok(scan.finish(reads))
 }
 
-/// Every subscription instance of one region, read page after page with NextToken.
+/// Every subscription instance of one region, read page after page with NextToken, as one page.
 async fn rescan_region<A: EcsApi>(
     api: &A,
     region: &str,
-) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
+) -> Result<(InstancePage, u64), ObserveError> {
     let mut reads = 0;
     let mut by_id: BTreeMap<String, InstanceSnapshot> = BTreeMap::new();
+    let mut unreadable: BTreeMap<String, UnreadableInstance> = BTreeMap::new();
     let mut seen_tokens = BTreeSet::new();
     let mut token = None;
     loop {
@@ -244,6 +295,9 @@ async fn rescan_region<A: EcsApi>(
         let next = page.next_token.clone().filter(|t| !t.is_empty());
         for instance in page.instances {
             by_id.insert(instance.instance_id.clone(), instance);
+        }
+        for bad in page.unreadable {
+            unreadable.insert(bad.instance_id.clone(), bad);
         }
         match next {
             None => break,
@@ -258,7 +312,15 @@ async fn rescan_region<A: EcsApi>(
             }
         }
     }
-    Ok((by_id.into_values().collect(), reads))
+    let instances: Vec<InstanceSnapshot> = by_id.into_values().collect();
+    let page = InstancePage {
+        total_count: (instances.len() + unreadable.len()) as u64,
+        next_token: None,
+        instances,
+        unreadable: unreadable.into_values().collect(),
+        request_id: String::new(),
+    };
+    Ok((page, reads))
 }
 
 /// What to read beyond the minimum.
@@ -271,19 +333,17 @@ pub struct ObserveOptions {
 }
 
 /// Observes the regions of `desired`, reading only what planning needs.
-pub async fn observe<A: EcsApi>(
-    api: &A,
-    desired: &DesiredState,
-) -> Result<ObservedState, ObserveError> {
+pub async fn observe<A: EcsApi>(api: &A, desired: &DesiredState) -> ObservedState {
     observe_with(api, desired, &ObserveOptions::default()).await
 }
 
-/// Observes the regions of `desired`.
+/// Observes the regions of `desired`. A region that cannot be read is recorded in
+/// `failed_regions`; the others are observed all the same.
 pub async fn observe_with<A: EcsApi>(
     api: &A,
     desired: &DesiredState,
     options: &ObserveOptions,
-) -> Result<ObservedState, ObserveError> {
+) -> ObservedState {
     let regions = desired.regions.clone();
     // Whose auto-renew attribute to read: managed instances, and unmanaged ones expiring soon
     // when asked (the risk report).
@@ -302,11 +362,23 @@ pub async fn observe_with<A: EcsApi>(
     .await;
 
     let mut reads = 0;
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    let mut attribute_errors = BTreeMap::new();
     let mut found_by_region = Vec::with_capacity(scans.len());
-    for scan in scans {
-        let region = scan?;
-        reads += region.reads;
-        found_by_region.push(region.instances);
+    for (region, scan) in regions.iter().zip(scans) {
+        match scan {
+            Ok(observation) => {
+                reads += observation.reads;
+                unreadable.extend(observation.unreadable);
+                attribute_errors.extend(observation.attribute_errors);
+                found_by_region.push(observation.instances);
+            }
+            Err(error) => {
+                tracing::warn!(region = region.as_str(), "region not observed: {error}");
+                failed.insert(region.clone(), error.reason());
+            }
+        }
     }
     let mut instances = if found_by_region.len() == 1 {
         found_by_region.pop().unwrap_or_default()
@@ -319,8 +391,12 @@ pub async fn observe_with<A: EcsApi>(
     };
 
     // Ids listed by `ids` policies that the PrePaid scan did not see: look them up without the
-    // charge filter, in every region, so a pay-as-you-go instance is told apart from a typo.
-    let seen: BTreeSet<&str> = instances.iter().map(|i| i.instance_id.as_str()).collect();
+    // charge filter, in every region read, so a pay-as-you-go instance is told apart from a typo.
+    let seen: BTreeSet<&str> = instances
+        .iter()
+        .map(|i| i.instance_id.as_str())
+        .chain(unreadable.iter().map(|i| i.instance_id.as_str()))
+        .collect();
     let missing: Vec<String> = desired
         .policies
         .iter()
@@ -333,7 +409,11 @@ pub async fn observe_with<A: EcsApi>(
     let mut looked_up = Vec::new();
     let mut late_prepaid: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if !missing.is_empty() {
-        let lookups = regions.iter().flat_map(|region| {
+        let readable: Vec<&String> = regions
+            .iter()
+            .filter(|r| !failed.contains_key(*r))
+            .collect();
+        let lookups = readable.into_iter().flat_map(|region| {
             missing.chunks(MAX_BATCH).map(move |chunk| {
                 let query = InstanceQuery::by_ids(region, chunk);
                 async move { (region, api.describe_instances(&query).await) }
@@ -341,7 +421,20 @@ pub async fn observe_with<A: EcsApi>(
         });
         for (region, result) in join_all(lookups).await {
             reads += 1;
-            let page = result.map_err(api_error(region))?;
+            let page = match result {
+                Ok(page) => page,
+                Err(error) => {
+                    failed
+                        .entry(region.clone())
+                        .or_insert_with(|| error.to_string());
+                    continue;
+                }
+            };
+            for bad in page.unreadable {
+                if missing.contains(&bad.instance_id) {
+                    unreadable.push(bad);
+                }
+            }
             for instance in page.instances {
                 if !missing.contains(&instance.instance_id) {
                     continue;
@@ -363,17 +456,21 @@ pub async fn observe_with<A: EcsApi>(
     for (region, ids) in &late_prepaid {
         for batch in ids.chunks(MAX_BATCH) {
             reads += 1;
-            attributes.extend(
-                api.describe_auto_renew(region, batch)
-                    .await
-                    .map_err(api_error(region))?,
-            );
+            match api.describe_auto_renew(region, batch).await {
+                Ok(found) => attributes.extend(found),
+                Err(error) => {
+                    for id in batch {
+                        attribute_errors.insert(id.clone(), error.to_string());
+                    }
+                }
+            }
         }
     }
     let found: BTreeSet<String> = instances
         .iter()
         .chain(&looked_up)
         .map(|i| i.instance_id.clone())
+        .chain(unreadable.iter().map(|i| i.instance_id.clone()))
         .collect();
     let not_found: Vec<String> = missing
         .into_iter()
@@ -387,44 +484,90 @@ pub async fn observe_with<A: EcsApi>(
             }
         }
     }
+    // A region that failed after its scan (the id lookup) is dropped whole: half a region
+    // would read as "not found".
+    if !failed.is_empty() {
+        instances.retain(|i| !failed.contains_key(&i.region));
+        unreadable.retain(|i| !failed.contains_key(&i.region));
+        looked_up.retain(|i| !failed.contains_key(&i.region));
+    }
     instances.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
-    Ok(ObservedState {
+    unreadable.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
+    let failed_regions = regions
+        .iter()
+        .filter_map(|region| {
+            failed.get(region).map(|reason| RegionFailure {
+                region: region.clone(),
+                reason: reason.clone(),
+            })
+        })
+        .collect();
+    ObservedState {
         regions,
         instances,
         looked_up,
         not_found,
         read_calls: reads,
-    })
+        unreadable,
+        attribute_errors,
+        failed_regions,
+    }
+}
+
+/// A fresh look at given instances: what a saved plan is checked against before apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceLook {
+    /// The snapshots found (with the auto-renew attribute of subscription ones); an instance of
+    /// a region read that is not here is gone.
+    pub instances: Vec<InstanceSnapshot>,
+    /// Regions (or instances) that could not be read, and why: nothing can be said of them.
+    pub unread: BTreeMap<String, String>,
+    pub reads: u64,
 }
 
 /// Re-reads the given instances (by id, per region, without the charge filter) and the
-/// auto-renew attribute of the subscription ones: what a saved plan is checked against before
-/// apply. Returns the snapshots found and the reads made; an instance not returned is gone.
+/// auto-renew attribute of the subscription ones. A region whose read fails is reported in
+/// `unread` (by region), an instance whose attribute read fails by instance id; the others are
+/// read all the same.
 pub async fn observe_instances<A: EcsApi>(
     api: &A,
     ids_by_region: &BTreeMap<String, Vec<String>>,
-) -> Result<(Vec<InstanceSnapshot>, u64), ObserveError> {
+) -> InstanceLook {
     let lookups = ids_by_region.iter().flat_map(|(region, ids)| {
         ids.chunks(MAX_BATCH).map(move |chunk| {
             let query = InstanceQuery::by_ids(region, chunk);
             async move { (region, api.describe_instances(&query).await) }
         })
     });
-    let mut reads = 0;
-    let mut instances: Vec<InstanceSnapshot> = Vec::new();
+    let mut look = InstanceLook::default();
     for (region, result) in join_all(lookups).await {
-        reads += 1;
-        let page = result.map_err(api_error(region))?;
+        look.reads += 1;
+        let page = match result {
+            Ok(page) => page,
+            Err(error) => {
+                look.unread
+                    .entry(region.clone())
+                    .or_insert_with(|| error.to_string());
+                continue;
+            }
+        };
         let wanted = &ids_by_region[region];
-        instances.extend(
+        for bad in page.unreadable {
+            if wanted.contains(&bad.instance_id) {
+                look.unread.insert(bad.instance_id, bad.reason);
+            }
+        }
+        look.instances.extend(
             page.instances
                 .into_iter()
                 .filter(|i| wanted.contains(&i.instance_id)),
         );
     }
+    look.instances
+        .retain(|i| !look.unread.contains_key(&i.region));
 
     let mut prepaid: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for instance in &instances {
+    for instance in &look.instances {
         if instance.charge_type == ChargeType::PrePaid {
             prepaid
                 .entry(instance.region.clone())
@@ -433,20 +576,26 @@ pub async fn observe_instances<A: EcsApi>(
         }
     }
     let reads_of_attributes = prepaid.iter().flat_map(|(region, ids)| {
-        ids.chunks(MAX_BATCH)
-            .map(move |chunk| async move { (region, api.describe_auto_renew(region, chunk).await) })
+        ids.chunks(MAX_BATCH).map(move |chunk| async move {
+            (chunk, api.describe_auto_renew(region, chunk).await)
+        })
     });
     let mut attributes = BTreeMap::new();
-    for (region, result) in join_all(reads_of_attributes).await {
-        reads += 1;
-        for (id, attribute) in result.map_err(api_error(region))? {
-            attributes.insert(id, attribute);
+    for (asked, result) in join_all(reads_of_attributes).await {
+        look.reads += 1;
+        match result {
+            Ok(found) => attributes.extend(found),
+            Err(error) => {
+                for id in asked {
+                    look.unread.insert(id.clone(), error.to_string());
+                }
+            }
         }
     }
-    for instance in &mut instances {
+    for instance in &mut look.instances {
         instance.renewal = attributes.remove(&instance.instance_id);
     }
-    Ok((instances, reads))
+    look
 }
 
 #[cfg(test)]
@@ -511,6 +660,7 @@ mod tests {
                 total_count: self.total,
                 next_token: next,
                 instances: found.iter().map(|id| snapshot(id)).collect(),
+                unreadable: Vec::new(),
                 request_id: "r".into(),
             })
         }
@@ -562,12 +712,16 @@ mod tests {
         .desired
     }
 
-    #[allow(clippy::result_large_err)]
-    fn run(api: &Scripted) -> Result<ObservedState, ObserveError> {
-        tokio::runtime::Builder::new_current_thread()
+    /// Observes; a failed region is the error.
+    fn run(api: &Scripted) -> Result<ObservedState, String> {
+        let state = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime")
-            .block_on(observe(api, &desired()))
+            .block_on(observe(api, &desired()));
+        match state.failed_regions.first() {
+            Some(failure) => Err(failure.reason.clone()),
+            None => Ok(state),
+        }
     }
 
     #[test]

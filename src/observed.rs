@@ -177,7 +177,8 @@ pub struct InstanceSnapshot {
 
 impl InstanceSnapshot {
     /// A digest of everything a renewal decision depends on: expiry, renewal status, duration,
-    /// unit, charge type and status. A saved plan records it; any difference means "stale".
+    /// unit, charge type, status, region, tags (a protect tag added after review must be
+    /// honoured) and operation locks. A saved plan records it; any difference means "stale".
     pub fn fingerprint(&self) -> String {
         // Hashed field by field, separated, with the expiry as whole minutes (the API's
         // precision): no intermediate strings, as it runs once per managed instance.
@@ -186,7 +187,7 @@ impl InstanceSnapshot {
             hasher.update(bytes);
             hasher.update(b"|");
         };
-        field(b"v1");
+        field(b"v2");
         field(self.instance_id.as_bytes());
         field(&(self.expired_time.as_second() / 60).to_le_bytes());
         match &self.renewal {
@@ -200,6 +201,16 @@ impl InstanceSnapshot {
         field(self.charge_type.as_api().as_bytes());
         field(self.status.as_bytes());
         field(self.region.as_bytes());
+        for (key, value) in self.tags.iter() {
+            field(key.as_bytes());
+            field(value.as_bytes());
+        }
+        field(b"locks");
+        let mut locks: Vec<&str> = self.locks.iter().map(String::as_str).collect();
+        locks.sort_unstable();
+        for lock in locks {
+            field(lock.as_bytes());
+        }
         let digest = hasher.finalize();
         let mut hex = [0u8; 32];
         // Cannot fail: the buffer is exactly twice the 16 bytes kept.
@@ -209,6 +220,43 @@ impl InstanceSnapshot {
         out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
         out
     }
+}
+
+/// An instance listed by DescribeInstances whose element could not be read in full (e.g. a
+/// subscription without a readable `ExpiredTime`): enough to tell which policy it falls under,
+/// never enough to plan it. Nothing is guessed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableInstance {
+    pub region: String,
+    pub instance_id: String,
+    pub instance_name: String,
+    pub tags: Tags,
+    pub reason: String,
+}
+
+impl UnreadableInstance {
+    /// A snapshot to match policies against: id and tags are real, the rest is not (it must
+    /// never be planned or fingerprinted).
+    pub fn for_matching(&self) -> InstanceSnapshot {
+        InstanceSnapshot {
+            region: self.region.clone(),
+            instance_id: self.instance_id.clone(),
+            instance_name: self.instance_name.clone(),
+            charge_type: ChargeType::PrePaid,
+            status: String::new(),
+            expired_time: Timestamp::MAX,
+            tags: self.tags.clone(),
+            locks: Vec::new(),
+            renewal: None,
+        }
+    }
+}
+
+/// A region that could not be observed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionFailure {
+    pub region: String,
+    pub reason: String,
 }
 
 /// The observed state of the regions a config names.
@@ -225,6 +273,13 @@ pub struct ObservedState {
     pub not_found: Vec<String>,
     /// Read requests made to build this snapshot.
     pub read_calls: u64,
+    /// Instances whose DescribeInstances element could not be read (not in `instances`).
+    pub unreadable: Vec<UnreadableInstance>,
+    /// Instance id → why its auto-renew attribute is unknown (the read failed); the instance is
+    /// in `instances` with no `renewal`.
+    pub attribute_errors: BTreeMap<String, String>,
+    /// Regions that could not be observed: none of their instances are in this snapshot.
+    pub failed_regions: Vec<RegionFailure>,
 }
 
 #[cfg(test)]
@@ -239,7 +294,7 @@ mod tests {
             charge_type: ChargeType::PrePaid,
             status: "Running".to_string(),
             expired_time: "2026-12-01T16:00:00Z".parse().expect("time"),
-            tags: Tags::default(),
+            tags: [("team".to_string(), "db".to_string())].into(),
             locks: Vec::new(),
             renewal: Some(RenewalAttribute {
                 status: RenewalStatus::AutoRenewal,
@@ -255,7 +310,7 @@ mod tests {
         let mut hasher = Sha256::new();
         let minutes = ("2026-12-01T16:00:00Z".parse::<Timestamp>().expect("time")).as_second() / 60;
         for field in [
-            &b"v1"[..],
+            &b"v2"[..],
             b"i-1",
             &minutes.to_le_bytes(),
             b"AutoRenewal",
@@ -264,6 +319,9 @@ mod tests {
             b"PrePaid",
             b"Running",
             b"cn-hangzhou",
+            b"team",
+            b"db",
+            b"locks",
         ] {
             hasher.update(field);
             hasher.update(b"|");
@@ -274,5 +332,15 @@ mod tests {
         let mut later = snapshot();
         later.expired_time = "2027-01-01T16:00:00Z".parse().expect("time");
         assert_ne!(later.fingerprint(), snapshot().fingerprint());
+        let mut protected = snapshot();
+        protected.tags = [
+            ("team".to_string(), "db".to_string()),
+            ("protect".to_string(), "true".to_string()),
+        ]
+        .into();
+        assert_ne!(protected.fingerprint(), snapshot().fingerprint(), "a tag added");
+        let mut locked = snapshot();
+        locked.locks = vec!["security".to_string()];
+        assert_ne!(locked.fingerprint(), snapshot().fingerprint(), "a lock added");
     }
 }

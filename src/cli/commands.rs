@@ -25,6 +25,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
+        ..PlanOptions::default()
     };
     let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
     plan.limits = spend_limits;
@@ -103,6 +104,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     let client = client_from_env(global).await?;
     let options = PlanOptions {
         risk_window_days: args.risk.risk_window,
+        ..PlanOptions::default()
     };
     let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
     plan.limits = spend_limits;

@@ -123,8 +123,7 @@ pub async fn make_plan_with(
     )
     .await;
     progress.finish();
-    let observed = observed?;
-    let mut plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options)?;
+    let mut plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options);
     if read_prices {
         let progress = Progress::counter("pricing");
         let tracked = Tracked {

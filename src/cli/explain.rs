@@ -16,15 +16,13 @@ use crate::{plan, price};
 pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<u8> {
     let config = load_config(&args.config.config)?;
     let client = client_from_env(global).await?;
-    let observed = observe(&client, &config.desired).await?;
+    let observed = observe(&client, &config.desired).await;
     let now = jiff::Timestamp::now();
     let mut plan = plan::plan(&config.desired, &observed, now, &config.digest);
 
     let id = args.instance_id.as_str();
-    if let Ok(plan) = &mut plan {
-        // The plan's price for this instance's renewal: one read, not the whole plan's.
-        price::price_renewals_where(&client, plan, |c| c.instance_id == id).await;
-    }
+    // The plan's price for this instance's renewal: one read, not the whole plan's.
+    price::price_renewals_where(&client, &mut plan, |c| c.instance_id == id).await;
     let found = observed
         .instances
         .iter()

@@ -83,7 +83,15 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
         protect: None,
     };
     let client = client_from_env(global).await?;
-    let observed = observe(&client, &probe).await?;
+    let observed = observe(&client, &probe).await;
+    if let Some(failure) = observed.failed_regions.first() {
+        // An export must be whole: a region missing from it would drop its policies.
+        bail!(
+            "cannot export: region {} could not be observed: {}",
+            failure.region,
+            failure.reason
+        );
+    }
     let exported = export::export(&regions, &filter, &observed.instances);
     let text = export::yaml::to_yaml(&exported);
     if let Err(err) = desired::parse(text.as_bytes(), "the export") {

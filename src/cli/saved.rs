@@ -62,8 +62,8 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
     // Re-observe what the plan changes: a console renewal or a toggle since the review must
     // not be paid or undone blindly.
     let client = client_from_env(global).await?;
-    let (fresh, _reads) = observe_instances(&client, &planfile::planned_instances(&plan)).await?;
-    match planfile::verdict(&plan, &fresh) {
+    let look = observe_instances(&client, &planfile::planned_instances(&plan)).await;
+    match planfile::verdict(&plan, &look.instances) {
         Verdict::Fresh => {}
         Verdict::AlreadyApplied => {
             println!(

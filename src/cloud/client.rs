@@ -484,16 +484,27 @@ impl EcsApi for EcsClient {
                     (None, false) => 0,
                     (None, true) => return Err("the answer has no TotalCount".to_string()),
                 };
-                let instances = answer
-                    .instances
-                    .instance
-                    .into_iter()
-                    .map(|wire| wire::to_snapshot(region, wire))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut instances = Vec::with_capacity(answer.instances.instance.len());
+                let mut unreadable = Vec::new();
+                for wire in answer.instances.instance {
+                    match wire::to_snapshot(region, wire) {
+                        Ok(snapshot) => instances.push(snapshot),
+                        Err(bad) => {
+                            tracing::warn!(
+                                region,
+                                instance_id = bad.instance_id.as_str(),
+                                "an instance of the answer could not be read: {}",
+                                bad.reason
+                            );
+                            unreadable.push(bad);
+                        }
+                    }
+                }
                 Ok(InstancePage {
                     total_count,
                     next_token: answer.next_token.filter(|t| !t.is_empty()),
                     instances,
+                    unreadable,
                     request_id: answer.request_id,
                 })
             },

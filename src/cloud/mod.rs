@@ -18,7 +18,7 @@ pub(crate) mod test_server;
 
 use std::future::Future;
 
-use crate::observed::{InstanceSnapshot, RenewalAttribute};
+use crate::observed::{InstanceSnapshot, RenewalAttribute, UnreadableInstance};
 use crate::plan::Price;
 use crate::plan::calls::Call;
 use crate::plan::prices::PriceQuery;
@@ -69,6 +69,8 @@ pub struct InstancePage {
     pub total_count: u64,
     pub next_token: Option<String>,
     pub instances: Vec<InstanceSnapshot>,
+    /// Instances of the page whose element could not be read in full.
+    pub unreadable: Vec<UnreadableInstance>,
     pub request_id: String,
 }
 

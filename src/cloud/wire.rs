@@ -2,12 +2,15 @@
 //! types of `observed`. Keys are PascalCase and lists are wrapped in an object named after the
 //! element (`Instances.Instance[]`, `Tags.Tag[]`). Unknown keys are ignored (the API grows);
 //! missing required keys and wrong types are decode errors, and nothing is guessed: a
-//! subscription instance without a readable `ExpiredTime` fails the whole answer.
+//! subscription instance without a readable `ExpiredTime` is returned as unreadable (with its
+//! id and tags, so the planner can name it and its policy), never with a made-up expiry.
 
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute, RenewalStatus, Tags};
+use crate::observed::{
+    ChargeType, InstanceSnapshot, RenewalAttribute, RenewalStatus, Tags, UnreadableInstance,
+};
 use crate::time::parse_api;
 
 /// The error body of a failed call. The Tea SDK also accepts lower-camel keys (§4.1).
@@ -167,16 +170,23 @@ impl OrderId {
     }
 }
 
-/// Converts one instance of a DescribeInstances answer for `region`. The error is a sentence for
-/// a decode error.
-pub fn to_snapshot(region: &str, wire: Instance) -> Result<InstanceSnapshot, String> {
+/// Converts one instance of a DescribeInstances answer for `region`; one that cannot be read in
+/// full comes back as unreadable, saying why.
+pub fn to_snapshot(region: &str, wire: Instance) -> Result<InstanceSnapshot, UnreadableInstance> {
     let charge_type = ChargeType::from_api(&wire.instance_charge_type);
     let parsed = wire.expired_time.as_deref().and_then(parse_api);
+    let tags: Tags = wire
+        .tags
+        .map(|t| t.tag)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
+        .collect();
     let expired_time = match (&charge_type, parsed) {
         (_, Some(ts)) => ts,
         // A subscription's expiry is what renewal decisions rest on: never guess it.
         (ChargeType::PrePaid, None) => {
-            return Err(match &wire.expired_time {
+            let reason = match &wire.expired_time {
                 None => format!(
                     "subscription instance {} has no ExpiredTime",
                     wire.instance_id
@@ -185,19 +195,19 @@ pub fn to_snapshot(region: &str, wire: Instance) -> Result<InstanceSnapshot, Str
                     "subscription instance {} has an unreadable ExpiredTime {:?}",
                     wire.instance_id, text
                 ),
+            };
+            return Err(UnreadableInstance {
+                region: region.to_string(),
+                instance_id: wire.instance_id,
+                instance_name: wire.instance_name.unwrap_or_default(),
+                tags,
+                reason,
             });
         }
         // The expiry of a pay-as-you-go instance means nothing for renewal (§3.2), and such
         // instances are never planned; the far future keeps them from looking "expired".
         (_, None) => Timestamp::MAX,
     };
-    let tags: Tags = wire
-        .tags
-        .map(|t| t.tag)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
-        .collect();
     let locks = wire
         .operation_locks
         .map(|l| l.lock_reason)
@@ -276,7 +286,8 @@ mod tests {
                 operation_locks: None,
             };
             let err = to_snapshot("r", wire).expect_err("must not guess");
-            assert!(err.contains("i-1") && err.contains("ExpiredTime"), "{err}");
+            assert_eq!(err.instance_id, "i-1");
+            assert!(err.reason.contains("ExpiredTime"), "{}", err.reason);
         }
         let postpaid = Instance {
             instance_id: "i-2".into(),

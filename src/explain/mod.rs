@@ -10,7 +10,7 @@ pub use text::render;
 
 use crate::desired::DesiredState;
 use crate::observed::{ChargeType, InstanceSnapshot};
-use crate::plan::{Call, Change, Plan, PlanError, RiskItem, Warning};
+use crate::plan::{Call, Change, Plan, PlanProblem, RiskItem, Warning};
 use crate::policy::{self, Conflict, MatchReason};
 
 /// How one policy relates to the instance.
@@ -52,9 +52,9 @@ pub enum Outcome {
         warnings: Vec<Warning>,
         /// The plan's risk report for it: nothing renews it and it expires soon, or has.
         risk: Vec<RiskItem>,
+        /// The plan's errors about it (or its region): it is left untouched.
+        errors: Vec<PlanProblem>,
     },
-    /// No plan could be made: the problems naming this instance, and how many there are in all.
-    Failed { here: Vec<String>, total: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ fn settings(policy: &crate::desired::RenewalPolicy) -> String {
 pub fn explain(
     desired: &DesiredState,
     instance: &InstanceSnapshot,
-    plan: &Result<Plan, PlanError>,
+    plan: &Plan,
 ) -> Explanation {
     let policies = desired
         .policies
@@ -120,8 +120,8 @@ pub fn explain(
     };
 
     let id = instance.instance_id.as_str();
-    let outcome = match plan {
-        Ok(plan) => {
+    let outcome = {
+        {
             let mine: Vec<usize> = plan
                 .changes
                 .iter()
@@ -162,17 +162,17 @@ pub fn explain(
                     .filter(|r| r.instance_id == id)
                     .cloned()
                     .collect(),
+                errors: plan
+                    .errors
+                    .iter()
+                    .filter(|p| match &p.instance_id {
+                        Some(other) => other == id,
+                        None => p.region.as_deref() == Some(instance.region.as_str()),
+                    })
+                    .cloned()
+                    .collect(),
             }
         }
-        Err(err) => Outcome::Failed {
-            here: err
-                .problems
-                .iter()
-                .filter(|p| p.contains(id))
-                .cloned()
-                .collect(),
-            total: err.problems.len(),
-        },
     };
 
     Explanation {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::{Explanation, Governance, Outcome};
 use crate::observed::{ChargeType, InstanceSnapshot};
 use crate::policy::MatchReason;
-use crate::render::style::{BOLD, DIM, WARN, paint};
+use crate::render::style::{BOLD, DIM, ERROR, WARN, paint};
 use crate::time::format_api;
 
 /// Days from `now` to `then`, rounded to the nearest day as the plan's reasons are, as words.
@@ -143,28 +143,23 @@ pub fn render(e: &Explanation, now: Timestamp) -> String {
 
     let _ = writeln!(out);
     match &e.outcome {
-        Outcome::Failed { here, total } => {
-            let _ = writeln!(
-                out,
-                "The plan cannot be made ({total} problem{} in all){}",
-                if *total == 1 { "" } else { "s" },
-                if here.is_empty() {
-                    "; none is about this instance.".to_string()
-                } else {
-                    "; about this instance:".to_string()
-                }
-            );
-            for problem in here {
-                let _ = writeln!(out, "  - {problem}");
-            }
-        }
         Outcome::Planned {
             changes,
             calls,
             warnings,
             risk,
+            errors,
         } => {
-            if changes.is_empty() {
+            if !errors.is_empty() {
+                for problem in errors {
+                    let _ = writeln!(
+                        out,
+                        "{} the plan leaves it untouched: {}",
+                        paint(ERROR, "Error:"),
+                        problem.reason
+                    );
+                }
+            } else if changes.is_empty() {
                 let _ = writeln!(out, "The plan makes no change to it.");
             } else {
                 let _ = writeln!(out, "The plan:");

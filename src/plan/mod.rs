@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use calls::{ApiAction, Call};
-pub use planner::{PlanError, PlanOptions, plan, plan_with};
+pub use planner::{PlanOptions, plan, plan_with};
 pub use prices::{Price, Quote};
 pub use spend::SpendLimits;
 
@@ -85,14 +85,18 @@ pub struct Change {
     pub reason_code: ReasonCode,
     pub before: ChangeState,
     pub after: ChangeState,
-    /// Renewals only: length, API unit, and the idempotency token derived from
-    /// (instance, observed expiry, period, unit).
+    /// Renewals only: length, API unit, and the idempotency token derived from the instance
+    /// and its observed expiry only (`ecs::token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_unit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
+    /// Renewals only, when the user asked for a fresh token (`--new-token`): the attempt number
+    /// the token carries (2 or more). Absent for the usual first attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_attempt: Option<u32>,
     /// Auto-renewal turned on: when ECS first charges the automatic renewal (9 days before
     /// expiry, 08:00 UTC+8, not before the next day).
     #[serde(
@@ -128,6 +132,39 @@ pub struct Warning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     pub message: String,
+}
+
+/// What kind of problem keeps an instance (or a region) out of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// Two tag policies match the instance and disagree.
+    PolicyConflict,
+    /// `OperationLocks` shows a security lock: ECS refuses every change to it.
+    SecurityLock,
+    /// Its answer (DescribeInstances element or auto-renew attribute) could not be read.
+    Unreadable,
+    /// An `ids` entry found in none of the regions.
+    NotFound,
+    /// A whole region could not be observed.
+    RegionUnreadable,
+}
+
+/// An error of the plan: one instance or region that is left untouched, while everything else
+/// is planned (DESIGN.md §8, blast radius). A plan with errors makes `plan` and `apply` exit 1
+/// after doing the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanProblem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The policies involved (both sides of a conflict; the governing one otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    pub kind: ProblemKind,
+    /// What is wrong and how to fix it.
+    pub reason: String,
 }
 
 /// The fingerprint of a managed instance as observed when planning, with the facts it digests,
@@ -258,6 +295,9 @@ pub struct Summary {
     /// Changes a protection rule blocked (in `Plan::blocked`): never applied.
     #[serde(default)]
     pub blocked: u64,
+    /// Errors of the plan (`Plan::errors`): instances and regions left untouched.
+    #[serde(default)]
+    pub errors: u64,
     /// The known renewal prices, totalled per currency.
     #[serde(default)]
     pub total_price: BTreeMap<String, Amount>,
@@ -290,6 +330,10 @@ pub struct Plan {
     /// renewal of a protected instance. Shown, never applied: no call carries them.
     #[serde(default)]
     pub blocked: Vec<Change>,
+    /// Instances and regions the plan leaves untouched because of a problem with them alone;
+    /// everything else is planned. Non-empty: `plan` and `apply` exit 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<PlanProblem>,
     /// The spending limits in force when the plan was made (the config's, overridden by flags);
     /// `apply plan.json` checks them again.
     #[serde(default, skip_serializing_if = "SpendLimits::is_empty")]
@@ -299,5 +343,9 @@ pub struct Plan {
 impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
     }
 }

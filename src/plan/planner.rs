@@ -2,10 +2,8 @@
 //! file or network, so the same inputs always give the same plan (DESIGN.md §2, §4, §5).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use jiff::{Timestamp, ToSpan};
-use sha2::{Digest, Sha256};
 
 use super::billing::{TOO_LATE_HOURS, first_deduction};
 use super::calls::{self, Slot};
@@ -13,10 +11,12 @@ use super::prices;
 use super::protect::{lowers, protected_by};
 use super::{
     Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, OutlookWeek, Plan,
-    ReasonCode, RiskItem, RiskKind, Summary, Warning,
+    PlanProblem, ProblemKind, ReasonCode, RiskItem, RiskKind, Summary, Warning,
 };
 use crate::desired::limits::{ApiPeriod, auto_renew_setting, renew_candidates, renew_step};
 use crate::desired::{DesiredState, Renewal, RenewalPolicy};
+use crate::ecs::codes::SECURITY_LOCK;
+use crate::ecs::{ClientToken, TokenAttempt};
 use crate::observed::{ChargeType, InstanceSnapshot, ObservedState, RenewalStatus};
 use crate::policy::{self, Governing};
 use crate::time::{billing_zone, format_api};
@@ -27,45 +27,28 @@ pub const RELEASE_AFTER_DAYS: i64 = 15;
 pub const RISK_WINDOW_DAYS: i64 = 15;
 
 /// Knobs of the planner that are not part of the desired state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Instances expiring within this many days with nothing renewing them are reported as
     /// risk, managed or not.
     pub risk_window_days: u32,
+    /// Instances whose renewal gets a fresh token (`--new-token`): the attempt number it carries.
+    /// For a token held by an earlier attempt that did not renew; every other instance's token
+    /// is attempt 1.
+    pub token_attempts: BTreeMap<String, TokenAttempt>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         PlanOptions {
             risk_window_days: RISK_WINDOW_DAYS as u32,
+            token_attempts: BTreeMap::new(),
         }
     }
 }
 
 /// Weeks in the expiry outlook.
 pub const OUTLOOK_WEEKS: i64 = 12;
-
-/// Why no plan could be made: every problem found, each naming the instance and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanError {
-    pub problems: Vec<String>,
-}
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for problem in &self.problems {
-            writeln!(f, "  - {problem}")?;
-        }
-        write!(
-            f,
-            "no plan was made: {} problem{} above",
-            self.problems.len(),
-            if self.problems.len() == 1 { "" } else { "s" }
-        )
-    }
-}
-
-impl std::error::Error for PlanError {}
 
 /// The `RenewalStatus` a policy asks for.
 pub fn wanted_status(renewal: Renewal) -> RenewalStatus {
@@ -76,18 +59,10 @@ pub fn wanted_status(renewal: Renewal) -> RenewalStatus {
     }
 }
 
-/// The idempotency token of a renewal: derived from (instance, observed expiry, period, unit),
-/// so a retry, a re-run or a second pipeline applying the same plan sends the same token and
-/// ECS renews once. ≤ 64 ASCII characters.
-pub fn client_token(instance_id: &str, expired_time: Timestamp, period: ApiPeriod) -> String {
-    let input = format!(
-        "{instance_id}|{}|{}|{}",
-        format_api(expired_time),
-        period.count,
-        period.unit_name()
-    );
-    let digest = Sha256::digest(input.as_bytes());
-    format!("renewctl-{}", &hex::encode(digest)[..40])
+/// The idempotency token of a renewal from the observed expiry `expired_time`: see
+/// `ecs::token` (instance and observed expiry only, and the attempt number a user asked for).
+pub fn client_token(instance_id: &str, expired_time: Timestamp, attempt: TokenAttempt) -> String {
+    ClientToken::for_renewal(instance_id, expired_time, attempt).into_string()
 }
 
 /// A renewal chosen for `min_remaining`.
@@ -167,7 +142,10 @@ fn wanted_state(status: &RenewalStatus, auto: Option<ApiPeriod>) -> ChangeState 
 struct Draft {
     changes: Vec<(Change, Slot)>,
     warnings: Vec<Warning>,
-    problems: Vec<String>,
+    /// Instances and regions left out of the plan (blast radius: nothing else stops).
+    errors: Vec<PlanProblem>,
+    /// Managed instances among `errors`.
+    errored: u64,
     fingerprints: Vec<ObservedFingerprint>,
     /// Lowering changes a protection rule blocks.
     blocked: Vec<Change>,
@@ -225,6 +203,23 @@ impl Draft {
         self.blocked.push(change);
     }
 
+    /// Leaves `instance` out of the plan with an error naming it.
+    fn error(
+        &mut self,
+        instance: &InstanceSnapshot,
+        policies: Vec<String>,
+        kind: ProblemKind,
+        reason: String,
+    ) {
+        self.errors.push(PlanProblem {
+            region: Some(instance.region.clone()),
+            instance_id: Some(instance.instance_id.clone()),
+            policies,
+            kind,
+            reason,
+        });
+    }
+
     fn warn(&mut self, instance: &InstanceSnapshot, policy: &str, message: String) {
         self.warnings.push(Warning {
             region: Some(instance.region.clone()),
@@ -241,7 +236,7 @@ pub fn plan(
     observed: &ObservedState,
     now: Timestamp,
     config_digest: &str,
-) -> Result<Plan, PlanError> {
+) -> Plan {
     plan_with(
         desired,
         observed,
@@ -258,7 +253,7 @@ pub fn plan_with(
     now: Timestamp,
     config_digest: &str,
     options: &PlanOptions,
-) -> Result<Plan, PlanError> {
+) -> Plan {
     let mut draft = Draft {
         coverage: vec![None; observed.instances.len()],
         fingerprints: Vec::with_capacity(observed.instances.len()),
@@ -268,12 +263,33 @@ pub fn plan_with(
     let matcher = policy::Matcher::new(desired);
     for (index, instance) in observed.instances.iter().enumerate() {
         match matcher.govern(instance) {
-            Err(conflict) => draft.problems.push(conflict.to_string()),
+            Err(conflict) => {
+                draft.managed += 1;
+                draft.errored += 1;
+                let reason = conflict.to_string();
+                draft.error(
+                    instance,
+                    vec![conflict.first, conflict.second],
+                    ProblemKind::PolicyConflict,
+                    reason,
+                );
+            }
             Ok(None) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
+                if let Some(problem) = unplannable(observed, instance, governing.policy) {
+                    draft.errored += 1;
+                    let (kind, reason) = problem;
+                    draft.error(instance, vec![governing.policy.name.clone()], kind, reason);
+                    continue;
+                }
                 draft.fingerprints.push(ObservedFingerprint::of(instance));
                 let protection = protected_by(desired, governing.policy, instance);
+                let attempt = options
+                    .token_attempts
+                    .get(&instance.instance_id)
+                    .copied()
+                    .unwrap_or_default();
                 plan_instance(
                     &mut draft,
                     &governing,
@@ -281,9 +297,56 @@ pub fn plan_with(
                     instance,
                     index,
                     now,
+                    attempt,
                 );
             }
         }
+    }
+    for unreadable in &observed.unreadable {
+        let view = unreadable.for_matching();
+        let policies = match matcher.govern(&view) {
+            Ok(None) => {
+                draft.warnings.push(Warning {
+                    region: Some(unreadable.region.clone()),
+                    instance_id: Some(unreadable.instance_id.clone()),
+                    policy: None,
+                    message: format!(
+                        "its DescribeInstances answer could not be read ({}); no policy manages it, \
+                         so nothing is planned, but its expiry is unknown",
+                        unreadable.reason
+                    ),
+                });
+                continue;
+            }
+            Ok(Some(governing)) => vec![governing.policy.name.clone()],
+            Err(conflict) => vec![conflict.first, conflict.second],
+        };
+        draft.managed += 1;
+        draft.errored += 1;
+        draft.error(
+            &view,
+            policies,
+            ProblemKind::Unreadable,
+            format!(
+                "its DescribeInstances answer could not be read: {}; it is left untouched \
+                 (nothing is guessed about an instance that spends money); plan again, and \
+                 report the answer if it persists",
+                unreadable.reason
+            ),
+        );
+    }
+    for failure in &observed.failed_regions {
+        draft.errors.push(PlanProblem {
+            region: Some(failure.region.clone()),
+            instance_id: None,
+            policies: Vec::new(),
+            kind: ProblemKind::RegionUnreadable,
+            reason: format!(
+                "region {} could not be observed: {}; none of its instances is planned, the \
+                 other regions are",
+                failure.region, failure.reason
+            ),
+        });
     }
 
     let listed_ids = listed_ids(desired, observed, &mut draft);
@@ -310,17 +373,13 @@ pub fn plan_with(
         );
     }
 
-    if !draft.problems.is_empty() {
-        return Err(PlanError {
-            problems: draft.problems,
-        });
-    }
-
     let (risk, outlook) = risk_and_outlook(desired, observed, &draft.coverage, now, options);
 
     let Draft {
         changes: mut planned,
         mut warnings,
+        mut errors,
+        errored,
         fingerprints,
         mut blocked,
         managed,
@@ -329,6 +388,9 @@ pub fn plan_with(
         blocked_only,
         ..
     } = draft;
+    errors.sort_by(|a, b| {
+        (&a.region, &a.instance_id, a.kind).cmp(&(&b.region, &b.instance_id, b.kind))
+    });
     blocked.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
     planned.sort_by(|(a, sa), (b, sb)| {
         (&a.region, &a.instance_id, sa).cmp(&(&b.region, &b.instance_id, sb))
@@ -348,11 +410,12 @@ pub fn plan_with(
             .filter(|c| c.action == Action::ModifyAutoRenew)
             .count() as u64,
         to_renew: changes.iter().filter(|c| c.action == Action::Renew).count() as u64,
-        unchanged: managed - skipped - changed - blocked_only,
+        unchanged: managed - skipped - changed - blocked_only - errored,
         api_calls: calls.len() as u64,
         read_calls: observed.read_calls,
         at_risk: risk.len() as u64,
         blocked: blocked.len() as u64,
+        errors: errors.len() as u64,
         ..Summary::default()
     };
 
@@ -370,11 +433,48 @@ pub fn plan_with(
         risk,
         outlook,
         blocked,
+        errors,
         limits: Default::default(),
     };
     // Prices are read by the shell after planning; until then every renewal's is unknown.
     prices::summarize(&mut plan);
-    Ok(plan)
+    plan
+}
+
+/// Why a managed instance cannot be planned at all, if it cannot: a security lock (ECS refuses
+/// every change; a `financial` lock is what an expired instance shows, and renewing lifts it),
+/// or an auto-renew attribute that could not be read.
+fn unplannable(
+    observed: &ObservedState,
+    instance: &InstanceSnapshot,
+    policy: &RenewalPolicy,
+) -> Option<(ProblemKind, String)> {
+    if instance.locks.iter().any(|lock| lock == SECURITY_LOCK) {
+        return Some((
+            ProblemKind::SecurityLock,
+            format!(
+                "it is locked for security (OperationLocks: {}): ECS refuses every change to it \
+                 (InstanceLockedForSecurity), so policy {:?} is not applied to it; resolve the lock \
+                 with Alibaba Cloud, then plan again",
+                instance.locks.join(", "),
+                policy.name
+            ),
+        ));
+    }
+    if instance.renewal.is_none() {
+        let why = observed
+            .attribute_errors
+            .get(&instance.instance_id)
+            .map(|e| format!("reading it failed: {e}"))
+            .unwrap_or_else(|| "DescribeInstanceAutoRenewAttribute did not return it".to_string());
+        return Some((
+            ProblemKind::Unreadable,
+            format!(
+                "its auto-renew attribute is unknown ({why}); it is left untouched; plan again"
+            ),
+        ));
+    }
+    None
 }
 
 /// The instances nothing renews that expire within the risk window, and the expiry outlook
@@ -512,17 +612,54 @@ fn listed_ids<'a>(
         .iter()
         .map(|i| i.instance_id.as_str())
         .collect();
+    let unreadable: BTreeSet<&str> = observed
+        .unreadable
+        .iter()
+        .map(|i| i.instance_id.as_str())
+        .collect();
     let mut listed = BTreeMap::new();
     for policy in &desired.policies {
         for id in policy.selector.ids.iter().flatten() {
             listed.insert(id.as_str(), policy.name.as_str());
-            if !prepaid.contains(id.as_str()) && !looked_up.contains(id.as_str()) {
-                draft.problems.push(format!(
-                    "instance {id} (policy {:?}) exists in none of the regions {}: \
-                     correct the id, or add its region to `regions`",
-                    policy.name,
-                    observed.regions.join(", ")
-                ));
+            if !prepaid.contains(id.as_str())
+                && !looked_up.contains(id.as_str())
+                && !unreadable.contains(id.as_str())
+            {
+                let read: Vec<&str> = observed
+                    .regions
+                    .iter()
+                    .filter(|r| !observed.failed_regions.iter().any(|f| &f.region == *r))
+                    .map(String::as_str)
+                    .collect();
+                let unread: Vec<&str> = observed
+                    .failed_regions
+                    .iter()
+                    .map(|f| f.region.as_str())
+                    .collect();
+                let reason = if unread.is_empty() {
+                    format!(
+                        "instance {id} (policy {:?}) exists in none of the regions {}: \
+                         correct the id, or add its region to `regions`",
+                        policy.name,
+                        read.join(", ")
+                    )
+                } else {
+                    format!(
+                        "instance {id} (policy {:?}) is in none of the regions read ({}), and \
+                         {} could not be read: plan again when {} can be read, or correct the id",
+                        policy.name,
+                        if read.is_empty() { "none".to_string() } else { read.join(", ") },
+                        unread.join(", "),
+                        if unread.len() == 1 { "it" } else { "they" }
+                    )
+                };
+                draft.errors.push(PlanProblem {
+                    region: None,
+                    instance_id: Some(id.clone()),
+                    policies: vec![policy.name.clone()],
+                    kind: ProblemKind::NotFound,
+                    reason,
+                });
             }
         }
     }
@@ -538,14 +675,12 @@ fn plan_instance(
     instance: &InstanceSnapshot,
     index: usize,
     now: Timestamp,
+    attempt: TokenAttempt,
 ) {
     let policy = governing.policy;
     let name = policy.name.as_str();
+    // Checked by `unplannable` before: an instance without it is an error of the plan.
     let Some(attr) = &instance.renewal else {
-        draft.problems.push(format!(
-            "the auto-renew attribute of {} was not observed; run the plan again",
-            instance.instance_id
-        ));
         return;
     };
 
@@ -594,6 +729,7 @@ fn plan_instance(
         period: None,
         period_unit: None,
         client_token: None,
+        token_attempt: None,
         first_deduction: None,
         price: None,
         price_unknown: None,
@@ -785,8 +921,9 @@ fn plan_instance(
             client_token: Some(client_token(
                 &instance.instance_id,
                 instance.expired_time,
-                choice.period,
+                attempt,
             )),
+            token_attempt: (!attempt.is_first()).then_some(attempt.get()),
         },
         Slot::Renewal,
     ));
