@@ -77,6 +77,36 @@ impl ApiError {
             _ => None,
         }
     }
+
+    /// The RequestId the service gave its answer, when it answered.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { request_id, .. } => Some(request_id),
+            _ => None,
+        }
+    }
+
+    /// The service's message, when it answered with one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            ApiError::Service { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have been carried out although it failed: no answer, a broken
+    /// connection, a server error, an answer that could not be decoded, or a "processing" code
+    /// (ecs-api.md §4.2). A refusal the service answered clearly (4xx, throttling) means it was
+    /// not; a request never sent (`Config`) was not.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } | ApiError::Decode { .. } => true,
+            ApiError::Config(_) => false,
+            ApiError::Service { code, .. } => {
+                crate::ecs::codes::is_processing(code) || self.class() == ErrorClass::Server
+            }
+        }
+    }
 }
 
 /// Classifies a service error code (reference: ecs-api.md §4.2 and the legacy SDK's
@@ -87,10 +117,13 @@ pub fn classify_code(code: &str, http_status: u16) -> ErrorClass {
     if code.starts_with("Throttling") || code == "Rejected.Throttling" || http_status == 429 {
         return ErrorClass::Throttling;
     }
+    // The "processing" codes: an earlier request is still running; its outcome, and so this
+    // one's, is not known yet. Retried like a server error (RenewInstance only with its token).
+    if crate::ecs::codes::is_processing(code) {
+        return ErrorClass::Server;
+    }
     match code {
-        "InternalError" | "ServiceUnavailable" | "UnknownError" | "LastTokenProcessing" => {
-            ErrorClass::Server
-        }
+        "InternalError" | "ServiceUnavailable" | "UnknownError" => ErrorClass::Server,
         _ if http_status >= 500 => ErrorClass::Server,
         _ => ErrorClass::Client,
     }
@@ -111,10 +144,17 @@ mod tests {
         assert_eq!(classify_code("InternalError", 500), ErrorClass::Server);
         assert_eq!(classify_code("ServiceUnavailable", 503), ErrorClass::Server);
         assert_eq!(classify_code("Whatever", 502), ErrorClass::Server);
-        assert_eq!(
-            classify_code("LastTokenProcessing", 403),
-            ErrorClass::Server
-        );
+        for processing in [
+            "LastTokenProcessing",
+            "LastOrderProcessing",
+            "LastRequestProcessing",
+            "Idempotence.Processing",
+        ] {
+            assert_eq!(classify_code(processing, 400), ErrorClass::Server);
+        }
+        for mismatch in ["IdempotentParameterMismatch", "IdempotenceParamNotMatch"] {
+            assert_eq!(classify_code(mismatch, 400), ErrorClass::Client);
+        }
         assert_eq!(
             classify_code("InvalidAccountStatus.NotEnoughBalance", 403),
             ErrorClass::Client

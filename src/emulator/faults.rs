@@ -24,6 +24,12 @@ pub enum FaultKind {
     /// The action is carried out in full (a renewal is paid for), then the connection closes
     /// without an answer: the ambiguous failure ClientTokens exist for.
     DropAfterCommit,
+    /// The action is carried out in full, then answered with HTTP 200 and a body that is not
+    /// the action's JSON (a proxy's page): the client cannot tell what happened. Scripted only.
+    GarbageAfterCommit,
+    /// The answer is this error, and nothing is done: e.g. `LastOrderProcessing` (400) or
+    /// `IdempotenceParamNotMatch` (400). Scripted only.
+    Refuse { status: u16, code: &'static str },
 }
 
 impl FaultKind {
@@ -34,6 +40,8 @@ impl FaultKind {
             FaultKind::ServerError => "error5xx",
             FaultKind::Timeout => "timeout",
             FaultKind::DropAfterCommit => "drop-after-commit",
+            FaultKind::GarbageAfterCommit => "garbage-after-commit",
+            FaultKind::Refuse { .. } => "refuse",
         }
     }
 
@@ -61,7 +69,14 @@ impl FaultKind {
                 "ServiceUnavailable",
                 "The request has failed due to a temporary failure of the server.",
             )),
-            FaultKind::Timeout | FaultKind::DropAfterCommit => None,
+            FaultKind::Refuse { status, code } => Some(ApiError::new(
+                status,
+                code,
+                "The request was refused (injected by the emulator).",
+            )),
+            FaultKind::Timeout | FaultKind::DropAfterCommit | FaultKind::GarbageAfterCommit => {
+                None
+            }
         }
     }
 }
@@ -117,12 +132,16 @@ impl Faults {
         Ok(faults)
     }
 
+    /// The rate of a kind `--fault` can set (the scripted-only kinds map nowhere and are
+    /// never parsed from flags).
     fn rate_mut(&mut self, kind: FaultKind) -> &mut f64 {
         match kind {
             FaultKind::Throttle => &mut self.throttle,
             FaultKind::ServerError => &mut self.server_error,
             FaultKind::Timeout => &mut self.timeout,
-            FaultKind::DropAfterCommit => &mut self.drop_after_commit,
+            FaultKind::DropAfterCommit
+            | FaultKind::GarbageAfterCommit
+            | FaultKind::Refuse { .. } => &mut self.drop_after_commit,
         }
     }
 

@@ -265,25 +265,36 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
     let outcome = actions::dispatch(&shared.world, action, &params, now);
     if let Ok((_, effect)) = &outcome {
         let mut stats = shared.stats();
-        if let Some(id) = &effect.renewed {
-            *stats.renewals.entry(id.clone()).or_default() += 1;
+        if let Some(entry) = &effect.renewed {
+            *stats.renewals.entry(entry.instance_id.clone()).or_default() += 1;
+            stats.ledger.push(entry.clone());
         }
         if effect.modified {
             stats.modifications += 1;
         }
         drop(stats);
-        if let (Some(id), false) = (&effect.renewed, shared.renewal_lag.is_zero()) {
+        if let (Some(entry), false) = (&effect.renewed, shared.renewal_lag.is_zero()) {
             let mut world = shared
                 .world
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(instance) = world.find_mut(id, now) {
-                instance.hide_renewal(effect.renewed_from, Instant::now() + shared.renewal_lag);
+            if let Some(instance) = world.find_mut(&entry.instance_id, now) {
+                // What reads showed before stays shown (a renewal during the lag of another
+                // does not reveal the first).
+                instance.hide_renewal(entry.shown_from, Instant::now() + shared.renewal_lag);
             }
         }
     }
     if fault == Some(FaultKind::DropAfterCommit) {
         return Decision::Drop;
+    }
+    if fault == Some(FaultKind::GarbageAfterCommit) {
+        record.outcome = "garbage".to_owned();
+        return Decision::Answer {
+            status: 200,
+            body: b"<html><body>502 Bad Gateway</body></html>".to_vec(),
+            request_id,
+        };
     }
     match outcome {
         Ok((fields, _)) => Decision::Answer {

@@ -175,6 +175,7 @@ pub(crate) fn generate(g: &GenerateSpec, start: Timestamp) -> Vec<InstanceSpec> 
             period_unit: period_unit.into(),
             instance_type: (*rng.pick(&TYPES)).into(),
             monthly_price: None,
+            security_lock: false,
         });
     }
     out

@@ -56,7 +56,7 @@ pub use keys::IssuedCredentials;
 pub use requests::RequestRecord;
 pub use standalone::run_standalone;
 pub use state::EmulatedInstance;
-pub use stats::Stats;
+pub use stats::{LedgerEntry, Stats};
 pub use throttle::RateLimit;
 
 use faults::FaultPlan;
@@ -238,6 +238,54 @@ impl EmulatorHandle {
             .checked_sub(jiff::SignedDuration::from_hours(16 * 24))
             .ok();
         true
+    }
+
+    /// Locks an instance for security from now on, as if Alibaba Cloud had: DescribeInstances
+    /// shows `OperationLocks` reason `security` and every mutating call naming it is refused
+    /// with `InstanceLockedForSecurity`. Returns false when there is no such instance.
+    pub fn lock_for_security(&self, id: &str) -> bool {
+        self.with_instance(id, |instance| instance.security_lock = true)
+    }
+
+    /// From now on, every mutating call naming `id` is refused with `code` (HTTP `status`),
+    /// the whole call failing, while DescribeInstances shows nothing unusual: an odd state
+    /// nobody could foresee. Returns false when there is no such instance.
+    pub fn refuse_changes(&self, id: &str, status: u16, code: &'static str) -> bool {
+        self.with_instance(id, |instance| instance.refusal = Some((status, code)))
+    }
+
+    /// The account's balance now, when the fleet sets one.
+    pub fn balance(&self) -> Option<f64> {
+        self.shared
+            .world
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .balance
+    }
+
+    /// Sets the account's balance (`None`: no limit), e.g. a top-up after a refused renewal.
+    pub fn set_balance(&self, balance: Option<f64>) {
+        self.shared
+            .world
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .balance = balance;
+    }
+
+    fn with_instance(&self, id: &str, change: impl FnOnce(&mut state::Instance)) -> bool {
+        let now = self.shared.now();
+        let mut world = self
+            .shared
+            .world
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match world.find_mut(id, now) {
+            Some(instance) => {
+                change(instance);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Ids of fleet instances already released (expired more than 15 days ago), which the

@@ -48,6 +48,12 @@ pub(crate) struct Instance {
     /// After a renewal, while the API still shows the old expiry (`renewal_lag`): until when,
     /// and what it shows.
     pub lagging_expiry: Option<(std::time::Instant, Option<Timestamp>)>,
+    /// `OperationLocks` reason `security` (fleet `locks: [security]`): every mutating call
+    /// naming it is refused with `InstanceLockedForSecurity`.
+    pub security_lock: bool,
+    /// A refusal every mutating call naming this instance gets (a test's odd state that
+    /// DescribeInstances does not show): `(HTTP status, code)`.
+    pub refusal: Option<(u16, &'static str)>,
 }
 
 impl Instance {
@@ -73,9 +79,11 @@ impl Instance {
         self.charge_type == ChargeType::PrePaid
     }
 
-    /// Past its expiry: stopped and financially locked until renewed.
+    /// Past its expiry: stopped and financially locked until renewed. While a renewal is not
+    /// yet visible (renewal lag) the instance is still expired in every respect, as on the real
+    /// API: auto-renewal is refused until the renewal shows.
     pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
-        self.expired_time.is_some_and(|at| at <= now)
+        self.shown_expired_time().is_some_and(|at| at <= now)
     }
 
     /// More than 15 days past expiry: gone from every answer.
@@ -105,6 +113,7 @@ impl Instance {
             status: self.status(now).to_owned(),
             expired_time: self.expired_time,
             financial_lock: self.is_expired(now),
+            security_lock: self.security_lock,
             renewal_status: self.renewal_status.to_string(),
             duration: self.duration,
             period_unit: self.period_unit.to_string(),
@@ -134,6 +143,8 @@ pub struct EmulatedInstance {
     pub expired_time: Option<Timestamp>,
     /// Expired and locked (`OperationLocks` has `financial`).
     pub financial_lock: bool,
+    /// Locked for security (`OperationLocks` has `security`).
+    pub security_lock: bool,
     /// `AutoRenewal`, `Normal` or `NotRenewal`.
     pub renewal_status: String,
     pub duration: u32,
@@ -143,11 +154,15 @@ pub struct EmulatedInstance {
     pub monthly_price: f64,
 }
 
-/// What a ClientToken was first used for, and the answer it got.
+/// What a ClientToken was first used for, and the answer it got: the order of the renewal it
+/// paid for, or `None` when that attempt did not renew (refused for its status, balance or
+/// period). ECS does not document whether a failed attempt keeps its token; the emulator
+/// assumes the harsher case, that it does: a later request with the same parameters is carried
+/// out afresh, one with other parameters is refused as a mismatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TokenRecord {
     pub fingerprint: String,
-    pub order_id: String,
+    pub order_id: Option<String>,
 }
 
 /// Remembered ClientTokens, oldest evicted first.
@@ -183,6 +198,8 @@ pub(crate) struct World {
     index: HashMap<String, (usize, usize)>,
     pub tokens: TokenMemory,
     next_order: u64,
+    /// What the account can spend (`balance:` in the fleet); `None` for no limit.
+    pub balance: Option<f64>,
     /// Bumped by every change to an instance, so cached scans know they are stale.
     version: u64,
     /// Visible instances per (region, charge-type filter): what nearly every DescribeInstances
@@ -234,6 +251,7 @@ impl World {
             tokens: TokenMemory::default(),
             // Order numbers look like real ones (15 digits) and never repeat within a run.
             next_order: 211_000_000_000_000 + start.as_second().rem_euclid(1_000_000) as u64 * 1000,
+            balance: fleet.balance,
             version: 0,
             scans: Mutex::new(HashMap::new()),
         }
@@ -405,6 +423,8 @@ fn materialise(spec: InstanceSpec, region: &Arc<str>, start: Timestamp) -> Insta
         tags: spec.tags,
         monthly_price,
         lagging_expiry: None,
+        security_lock: spec.security_lock,
+        refusal: None,
     }
 }
 
@@ -502,7 +522,7 @@ generate: {region: cn-shanghai, count: 3}
         let mut memory = TokenMemory::default();
         let record = TokenRecord {
             fingerprint: "f".to_owned(),
-            order_id: "1".to_owned(),
+            order_id: Some("1".to_owned()),
         };
         for n in 0..(TOKEN_MEMORY + 5) {
             memory.insert(format!("t{n}"), record.clone());

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// What the emulator has seen since it started.
@@ -23,6 +24,9 @@ pub struct Stats {
     /// Instance id → renewals actually carried out (money spent). A replay answered from the
     /// ClientToken memory does not count.
     pub renewals: BTreeMap<String, u32>,
+    /// Every renewal carried out, in order: the money ledger tests judge double payments by.
+    #[serde(default)]
+    pub ledger: Vec<LedgerEntry>,
     /// Successful `ModifyInstanceAutoRenewAttribute` calls (each may change up to 100 instances).
     pub modifications: u64,
     /// Requests refused by authentication: bad or missing signature, unknown key, wrong security
@@ -38,9 +42,44 @@ pub struct Stats {
     pub metadata_requests: u64,
 }
 
+/// One renewal paid for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub instance_id: String,
+    /// The expiry a client reading the instance at that moment saw: the old one while an
+    /// earlier renewal was not yet visible. Two renewals from one shown expiry are the double
+    /// payment DESIGN.md §8 forbids.
+    pub shown_from: Option<Timestamp>,
+    /// The expiry the renewal extended (the new period starts there).
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub token: Option<String>,
+    pub order_id: String,
+}
+
 impl Stats {
     /// Total renewals carried out across all instances.
     pub fn total_renewals(&self) -> u64 {
         self.renewals.values().map(|n| u64::from(*n)).sum()
+    }
+
+    /// (instance, expiry shown when it was renewed) → renewals paid from it; every count
+    /// above 1 is a double payment.
+    pub fn renewals_per_shown_expiry(&self) -> BTreeMap<(String, Option<Timestamp>), u32> {
+        let mut out = BTreeMap::new();
+        for entry in &self.ledger {
+            *out.entry((entry.instance_id.clone(), entry.shown_from))
+                .or_default() += 1;
+        }
+        out
+    }
+
+    /// The renewals paid twice (or more) from one shown expiry: empty when money safety held.
+    pub fn double_payments(&self) -> Vec<(String, Option<Timestamp>, u32)> {
+        self.renewals_per_shown_expiry()
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|((id, from), n)| (id, from, n))
+            .collect()
     }
 }

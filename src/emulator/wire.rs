@@ -76,6 +76,18 @@ impl ApiError {
             format!("The current status of the resource does not support this operation. {detail}"),
         )
     }
+
+    /// An instance whose `OperationLocks` show `security` (ecs-api.md §4.2).
+    pub(crate) fn locked_for_security(id: &str) -> ApiError {
+        ApiError::new(
+            403,
+            "InstanceLockedForSecurity",
+            format!(
+                "The specified operation is denied as your instance {} is locked for security reasons.",
+                quote_value(id)
+            ),
+        )
+    }
 }
 
 /// Echoes a user value inside a message, shortened so a huge parameter cannot bloat the answer.

@@ -135,8 +135,19 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
         None
     };
 
+    // One instance that cannot be changed fails the whole call, as on the real API.
     for id in &ids {
         let instance = find_prepaid(world, &region, id, now)?;
+        if let Some((status, code)) = instance.refusal {
+            return Err(ApiError::new(
+                status,
+                code,
+                format!("The operation is not permitted for instance {id} in its current state."),
+            ));
+        }
+        if instance.security_lock {
+            return Err(ApiError::locked_for_security(id));
+        }
         if target == "AutoRenewal" && instance.is_expired(now) {
             return Err(ApiError::incorrect_instance_status(&format!(
                 "Instance {id} has expired: renew it before turning auto-renewal on."
@@ -155,9 +166,8 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
     Ok((
         Body::empty(),
         Effect {
-            renewed: None,
             modified: true,
-            renewed_from: None,
+            ..Effect::default()
         },
     ))
 }

@@ -35,6 +35,7 @@ struct Filter {
     created_after: Option<Timestamp>,
     created_before: Option<Timestamp>,
     financial_lock: Option<bool>,
+    security_lock: bool,
 }
 
 impl Filter {
@@ -50,6 +51,7 @@ impl Filter {
             && self.created_after.is_none()
             && self.created_before.is_none()
             && self.financial_lock.is_none()
+            && !self.security_lock
     }
 
     fn matches(&self, i: &Instance, now: Timestamp) -> bool {
@@ -67,15 +69,16 @@ impl Filter {
                 .is_none_or(|pattern| wildcard(pattern, &i.name))
             && self
                 .expired_after
-                .is_none_or(|t| i.expired_time.is_some_and(|e| e >= t))
+                .is_none_or(|t| i.shown_expired_time().is_some_and(|e| e >= t))
             && self
                 .expired_before
-                .is_none_or(|t| i.expired_time.is_some_and(|e| e < t))
+                .is_none_or(|t| i.shown_expired_time().is_some_and(|e| e < t))
             && self.created_after.is_none_or(|t| i.creation_time >= t)
             && self.created_before.is_none_or(|t| i.creation_time < t)
             && self
                 .financial_lock
                 .is_none_or(|locked| locked == i.is_expired(now))
+            && (!self.security_lock || i.security_lock)
     }
 }
 
@@ -236,12 +239,12 @@ fn filter(params: &Params) -> Result<Filter, ApiError> {
         }
     }
     if let Some(reason) = params.optional("LockReason") {
-        f.financial_lock = Some(match reason {
-            "financial" => true,
+        match reason {
+            "financial" => f.financial_lock = Some(true),
+            "security" => f.security_lock = true,
             // No emulated instance carries the other locks, so these filters match nothing.
-            "security" | "recycling" | "dedicatedhostfinancial" | "refunded" => {
+            "recycling" | "dedicatedhostfinancial" | "refunded" => {
                 f.ids = Some(HashSet::new());
-                false
             }
             other => {
                 return Err(ApiError::new(
@@ -253,7 +256,7 @@ fn filter(params: &Params) -> Result<Filter, ApiError> {
                     ),
                 ));
             }
-        });
+        }
     }
     Ok(f)
 }

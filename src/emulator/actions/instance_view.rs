@@ -340,14 +340,17 @@ pub(super) fn instance_view(instance: &Instance, now: Timestamp) -> InstanceView
                 .collect(),
         },
         operation_locks: OperationLocks {
-            lock_reason: if instance.is_expired(now) {
-                vec![LockReason {
-                    lock_reason: "financial",
-                    lock_msg: "",
-                }]
-            } else {
-                Vec::new()
-            },
+            lock_reason: [
+                (instance.is_expired(now), "financial"),
+                (instance.security_lock, "security"),
+            ]
+            .into_iter()
+            .filter(|(locked, _)| *locked)
+            .map(|(_, reason)| LockReason {
+                lock_reason: reason,
+                lock_msg: "",
+            })
+            .collect(),
         },
         dedicated_host_attribute: Fixed(&[
             ("DedicatedHostId", Str("")),

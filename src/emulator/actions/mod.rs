@@ -39,12 +39,10 @@ pub(crate) fn is_mutating(action: &str) -> bool {
 /// What an action did, for the statistics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Effect {
-    /// The instance renewed, when money was spent.
-    pub renewed: Option<String>,
+    /// The renewal carried out, when money was spent.
+    pub renewed: Option<super::stats::LedgerEntry>,
     /// Renewal attributes were changed.
     pub modified: bool,
-    /// The expiry before the renewal, when money was spent.
-    pub renewed_from: Option<jiff::Timestamp>,
 }
 
 pub(crate) type Outcome = Result<(Body, Effect), ApiError>;

@@ -5,16 +5,23 @@
 //! (same `OrderId`) and renews nothing; with other parameters it is refused.
 //!
 //! The instance may live in any region (the action has no `RegionId`; the legacy SDK sends one
-//! anyway, and then it must match). Tokens are remembered only for successful renewals, so a
-//! request that failed validation can be retried with the same token once fixed.
+//! anyway, and then it must match). A token is also remembered when its attempt did not renew
+//! (refused for the instance's status, a lock, the balance, or the period): whether ECS does so
+//! is undocumented (ecs-api.md §10), and the emulator models the harsher case. The same request
+//! again is carried out afresh; another request with that token is refused as a mismatch, so a
+//! client must not rely on a failed attempt freeing its token.
+//!
+//! The account's balance (`balance:` in the fleet) pays for renewals; when it is short the
+//! renewal is refused with `InvalidAccountStatus.NotEnoughBalance`.
 
 use jiff::Timestamp;
 
-use super::{Effect, Outcome};
+use super::{Effect, Outcome, round_price};
 use crate::emulator::clock::{add_calendar, add_days, billing_day_of_month};
 use crate::emulator::fleet::canonical;
 use crate::emulator::params::Params;
 use crate::emulator::state::{TokenRecord, World};
+use crate::emulator::stats::LedgerEntry;
 use crate::emulator::wire::{ApiError, Body, quote_value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +38,13 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
         .optional("ClientToken")
         .map(check_token)
         .transpose()?;
-    let term = term(params)?;
-    let fingerprint = format!("{id}|{term:?}");
+    // "The same parameters" are the request's own: the instance and the term as sent.
+    let fingerprint = format!(
+        "{id}|{}|{}|{}",
+        params.optional("Period").unwrap_or_default(),
+        params.optional("PeriodUnit").unwrap_or_default(),
+        params.optional("ExpectedRenewDay").unwrap_or_default()
+    );
 
     if let Some(token) = token
         && let Some(record) = world.tokens.get(token)
@@ -44,13 +56,71 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
                 "The request uses the same client token as a previous, but non-identical request.",
             ));
         }
-        return Ok((order(&record.order_id), Effect::default()));
+        if let Some(order_id) = &record.order_id {
+            return Ok((order(order_id), Effect::default()));
+        }
+        // The same parameters as an attempt that did not renew: carried out afresh.
     }
 
+    let attempt = attempt_renewal(world, &id, params, now);
+    if let Some(token) = token {
+        world.tokens.insert(
+            token.to_owned(),
+            TokenRecord {
+                fingerprint,
+                order_id: attempt.as_ref().ok().map(|done| done.order_id.clone()),
+            },
+        );
+    }
+    let done = attempt?;
+    Ok((
+        order(&done.order_id),
+        Effect {
+            renewed: Some(LedgerEntry {
+                instance_id: id,
+                shown_from: done.shown_from,
+                from: done.from,
+                to: done.to,
+                token: token.map(str::to_owned),
+                order_id: done.order_id,
+            }),
+            modified: false,
+        },
+    ))
+}
+
+/// A renewal carried out.
+struct Renewed {
+    order_id: String,
+    /// The expiry reads showed when it was asked for (the old one while a renewal lags).
+    shown_from: Option<Timestamp>,
+    from: Timestamp,
+    to: Timestamp,
+}
+
+/// Renews `id` for the term `params` ask for, paying from the balance, or says why not.
+fn attempt_renewal(
+    world: &mut World,
+    id: &str,
+    params: &Params,
+    now: Timestamp,
+) -> Result<Renewed, ApiError> {
+    let term = term(params)?;
+    let balance = world.balance;
     let instance = world
-        .find_mut(&id, now)
+        .find_mut(id, now)
         .filter(|i| params.optional("RegionId").is_none_or(|r| r == &*i.region))
-        .ok_or_else(|| ApiError::instance_not_found(&id))?;
+        .ok_or_else(|| ApiError::instance_not_found(id))?;
+    if let Some((status, code)) = instance.refusal {
+        return Err(ApiError::new(
+            status,
+            code,
+            format!("The operation is not permitted for instance {id} in its current state."),
+        ));
+    }
+    if instance.security_lock {
+        return Err(ApiError::locked_for_security(id));
+    }
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());
     }
@@ -76,31 +146,42 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
             "The renewal would run past the supported date range.",
         )
     })?;
+    // Priced like DescribeRenewalPrice: the monthly price per month, a quarter of it per week.
+    let price = round_price(
+        instance.monthly_price
+            * match term {
+                Term::Months(n) => n as f64,
+                Term::Weeks(n) => n as f64 / 4.0,
+                Term::UntilDay(_) => 1.0,
+            },
+    );
+    if let Some(available) = balance
+        && available + 1e-9 < price
+    {
+        return Err(ApiError::new(
+            403,
+            "InvalidAccountStatus.NotEnoughBalance",
+            format!(
+                "Your account does not have enough balance: the renewal costs {price:.2}, the balance is {available:.2}."
+            ),
+        ));
+    }
     let was_expired = instance.is_expired(now);
+    let shown_from = instance.shown_expired_time();
     instance.expired_time = Some(new);
     if was_expired {
         // Paying the arrears lifts the financial lock and starts the instance again.
         instance.status = "Running".into();
     }
-
-    let order_id = world.next_order_id();
-    if let Some(token) = token {
-        world.tokens.insert(
-            token.to_owned(),
-            TokenRecord {
-                fingerprint,
-                order_id: order_id.clone(),
-            },
-        );
+    if let Some(available) = balance {
+        world.balance = Some(round_price(available - price));
     }
-    Ok((
-        order(&order_id),
-        Effect {
-            renewed: Some(id),
-            modified: false,
-            renewed_from: Some(old),
-        },
-    ))
+    Ok(Renewed {
+        order_id: world.next_order_id(),
+        shown_from,
+        from: old,
+        to: new,
+    })
 }
 
 fn order(order_id: &str) -> Body {
@@ -201,7 +282,10 @@ mod tests {
                 .as_str()
                 .is_some_and(|o| o.len() >= 10 && o.bytes().all(|b| b.is_ascii_digit()))
         );
-        assert_eq!(effect.renewed.as_deref(), Some("i-db1"));
+        assert_eq!(
+            effect.renewed.map(|r| r.instance_id).as_deref(),
+            Some("i-db1")
+        );
         call(
             &w,
             "RenewInstance",

@@ -73,12 +73,21 @@ pub(super) fn check(doc: FleetDoc, problems: &mut Vec<FleetProblem>) -> Fleet {
     let roles = super::ram::check_roles(doc.roles, |field, message| p.push(field, message));
     let metadata =
         super::ram::check_metadata(doc.metadata, |field, message| p.push(field, message));
+    if let Some(balance) = doc.balance
+        && (!balance.is_finite() || balance < 0.0)
+    {
+        p.push(
+            "balance",
+            "the balance is a non-negative amount in the account's currency, e.g. 5000.00",
+        );
+    }
     Fleet {
         access_keys,
         regions,
         generate,
         roles,
         metadata,
+        balance: doc.balance,
     }
 }
 
@@ -215,10 +224,24 @@ fn check_instance(doc: InstanceDoc, field: &str, p: &mut Problems<'_>) -> Option
             "a price is a non-negative number of CNY per month",
         );
     }
+    let mut security_lock = false;
+    for (index, lock) in doc.locks.iter().enumerate() {
+        if lock.eq_ignore_ascii_case("security") {
+            security_lock = true;
+        } else {
+            p.push(
+                format!("{field}.locks[{index}]"),
+                format!(
+                    "{lock:?} cannot be set: only `security` can (the `financial` lock follows from the expiry)"
+                ),
+            );
+        }
+    }
     if p.0.len() > before {
         return None;
     }
     Some(InstanceSpec {
+        security_lock,
         name: doc.name.unwrap_or_else(|| doc.id.clone()),
         id: doc.id,
         charge_type,

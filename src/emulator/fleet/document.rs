@@ -21,6 +21,8 @@ pub(super) struct FleetDoc {
     pub(super) roles: Vec<RoleDoc>,
     #[serde(default)]
     pub(super) metadata: Option<MetadataDoc>,
+    #[serde(default)]
+    pub(super) balance: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +87,8 @@ pub(super) struct InstanceDoc {
     pub(super) instance_type: Option<String>,
     #[serde(default)]
     pub(super) monthly_price: Option<f64>,
+    #[serde(default)]
+    pub(super) locks: Vec<String>,
 }
 
 #[derive(Deserialize)]

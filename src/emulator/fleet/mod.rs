@@ -32,6 +32,9 @@ pub struct Fleet {
     pub(crate) generate: Vec<GenerateSpec>,
     pub(crate) roles: Vec<Role>,
     pub(crate) metadata: Option<Metadata>,
+    /// The account's balance (`balance:`): renewals are paid from it and refused with
+    /// `InvalidAccountStatus.NotEnoughBalance` when it runs short. `None`: no limit.
+    pub(crate) balance: Option<f64>,
 }
 
 /// An access key pair of the emulated account; with `security_token` it is an STS key and every
@@ -99,6 +102,8 @@ pub(crate) struct InstanceSpec {
     pub period_unit: Text,
     pub instance_type: Text,
     pub monthly_price: Option<f64>,
+    /// `locks: [security]`: the instance is locked for security.
+    pub security_lock: bool,
 }
 
 #[derive(Debug, Clone)]
