@@ -1,16 +1,23 @@
 //! Saved plans (`renewctl plan --out plan.json`, `renewctl apply plan.json`): written with an
 //! integrity checksum; read back with every check a reviewer relies on — complete JSON, format
-//! version, checksum, shape, config digest — and checked for staleness against a fresh
-//! observation of the planned instances. Pure: bytes and snapshots in, verdicts out. Like
-//! Terraform's saved plans, but checked against the cloud rather than a state file.
+//! version, checksum, shape (every call carries exactly the changes it names, each renewal the
+//! token derived from its instance and observed expiry), config digest, age — and checked for
+//! staleness against a fresh observation of the planned instances. Pure: bytes and snapshots
+//! in, verdicts out. Like Terraform's saved plans, but checked against the cloud rather than a
+//! state file.
+//!
+//! The checksum catches accidents (a truncated upload, a hand edit, a merge that mangled the
+//! file); it is not a signature: whoever can rewrite the file can recompute it. The shape checks
+//! make sure a file that passes cannot call instances the staleness check never looked at.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::ecs::{ClientToken, TokenAttempt};
 use crate::observed::{InstanceSnapshot, RenewalStatus};
-use crate::plan::{Action, FORMAT_VERSION, ObservedFingerprint, Plan};
+use crate::plan::{Action, ApiAction, FORMAT_VERSION, ObservedFingerprint, Plan};
 use crate::time::format_api;
 
 /// The key of the checksum in a saved plan.
@@ -54,6 +61,17 @@ pub enum PlanFileError {
         config: String,
         planned: String,
         current: String,
+    },
+    #[error(
+        "{file} was made at {created_at}, {age_hours} hours ago, more than --max-plan-age \
+         ({max_hours} hours): the world it was made from is too old to trust; make and review \
+         a new plan (or raise --max-plan-age)"
+    )]
+    TooOld {
+        file: String,
+        created_at: String,
+        age_hours: i64,
+        max_hours: i64,
     },
 }
 
@@ -129,16 +147,116 @@ pub fn read(bytes: &[u8], file: &str) -> Result<Plan, PlanFileError> {
         });
     }
     let plan: Plan = serde_json::from_value(value).map_err(|err| not_a_plan(&err.to_string()))?;
-    // A checksummed file is as renewctl wrote it, but check the cross-references apply relies on.
-    if plan
-        .calls
-        .iter()
-        .flat_map(|c| &c.changes)
-        .any(|&i| i >= plan.changes.len())
-    {
-        return Err(not_a_plan("a call refers to a change that does not exist"));
-    }
+    // A checksummed file is as renewctl wrote it, but the checksum is no signature: check the
+    // cross-references apply relies on, so that no call can reach an instance the staleness
+    // check does not look at, nor renew with a token of its own.
+    check_calls(&plan).map_err(|message| not_a_plan(&message))?;
     Ok(plan)
+}
+
+/// Every call carries exactly the changes it names: a status change's ids are its changes'
+/// instances, in its changes' region; a renewal's instance, period and token are its change's,
+/// and the token is the one derived from the instance and the expiry the plan observed.
+fn check_calls(plan: &Plan) -> Result<(), String> {
+    let observed: BTreeMap<&str, &ObservedFingerprint> = plan
+        .observed
+        .iter()
+        .map(|o| (o.instance_id.as_str(), o))
+        .collect();
+    for (number, call) in plan.calls.iter().enumerate() {
+        let which = format!("call {} ({})", number + 1, call.action);
+        if call.changes.is_empty() {
+            return Err(format!("{which} carries no change"));
+        }
+        let mut ids: Vec<&str> = Vec::new();
+        for &index in &call.changes {
+            let change = plan
+                .changes
+                .get(index)
+                .ok_or_else(|| format!("{which} refers to a change that does not exist"))?;
+            if change.region != call.region {
+                return Err(format!(
+                    "{which} is sent to {} but carries a change of {}",
+                    call.region, change.region
+                ));
+            }
+            let fits = match (call.action, change.action) {
+                (ApiAction::RenewInstance, Action::Renew) => true,
+                (ApiAction::ModifyInstanceAutoRenewAttribute, Action::ModifyAutoRenew) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(format!("{which} carries a {:?} change", change.action));
+            }
+            if !observed.contains_key(change.instance_id.as_str()) {
+                return Err(format!(
+                    "{which} changes {}, which the plan holds no observation of",
+                    change.instance_id
+                ));
+            }
+            ids.push(&change.instance_id);
+        }
+        let sent: Vec<&str> = call
+            .params
+            .get("InstanceId")
+            .map(|list| list.split(',').collect())
+            .unwrap_or_default();
+        let (mut sent_sorted, mut ids_sorted) = (sent.clone(), ids.clone());
+        sent_sorted.sort_unstable();
+        ids_sorted.sort_unstable();
+        if sent_sorted != ids_sorted {
+            return Err(format!(
+                "{which} names instances ({}) other than those of its changes ({})",
+                sent.join(","),
+                ids.join(",")
+            ));
+        }
+        if call.action == ApiAction::RenewInstance {
+            let change = &plan.changes[call.changes[0]];
+            let token = change.before.expired_time.map(|expiry| {
+                ClientToken::for_renewal(
+                    &change.instance_id,
+                    expiry,
+                    TokenAttempt::new(change.token_attempt.unwrap_or(1)),
+                )
+            });
+            let param = |name: &str| call.params.get(name).map(String::as_str);
+            let token_ok = token.as_ref().map(ClientToken::as_str) == param("ClientToken")
+                && change.client_token.as_deref() == param("ClientToken");
+            let period_ok = change.period.map(|p| p.to_string()).as_deref() == param("Period")
+                && change.period_unit.as_deref() == param("PeriodUnit");
+            let observed_ok = observed
+                .get(change.instance_id.as_str())
+                .is_some_and(|o| Some(o.expired_time) == change.before.expired_time);
+            if !token_ok || !period_ok || !observed_ok {
+                return Err(format!(
+                    "{which} for {} does not match its change (period, unit, or the token derived \
+                     from the observed expiry)",
+                    change.instance_id
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a plan made more than `max_age` before `now`.
+pub fn check_age(
+    plan: &Plan,
+    file: &str,
+    now: jiff::Timestamp,
+    max_age: std::time::Duration,
+) -> Result<(), PlanFileError> {
+    let age = now.duration_since(plan.created_at);
+    if age.as_secs() > 0 && age.unsigned_abs() > max_age {
+        return Err(PlanFileError::TooOld {
+            file: file.to_string(),
+            created_at: format_api(plan.created_at),
+            age_hours: age.as_hours(),
+            max_hours: (max_age.as_secs() / 3600) as i64,
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a plan made for another version of the config.
@@ -196,12 +314,40 @@ pub fn planned_instances(plan: &Plan) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// The planned instances that could not be read again, with why, from what a fresh look could
+/// not read (`unread`: keyed by region, or by instance id).
+pub fn unread_instances(
+    plan: &Plan,
+    unread: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (region, ids) in planned_instances(plan) {
+        for id in ids {
+            let why = unread
+                .get(&id)
+                .or_else(|| unread.get(&region))
+                .map(|reason| {
+                    format!("it could not be read again to check the plan still holds for it: {reason}")
+                });
+            if let Some(why) = why {
+                out.insert(id, why);
+            }
+        }
+    }
+    out
+}
+
 /// Decides whether `plan` may be applied, comparing every planned instance with its fresh
-/// snapshot (`fresh` need only hold the planned instances; a missing one is gone). Any
-/// instance that moved makes the whole plan stale — including one that moved to exactly the
-/// planned state while others did not (a console renewal, or an earlier apply cut short):
-/// the safe answer to a partly changed world is a new plan.
-pub fn verdict(plan: &Plan, fresh: &[InstanceSnapshot]) -> Verdict {
+/// snapshot (`fresh` need only hold the planned instances; a missing one is gone). Instances in
+/// `unread` (they could not be read again) are left out of the decision: apply sends none of
+/// their changes. Any other instance that moved makes the whole plan stale — including one that
+/// moved to exactly the planned state while others did not (a console renewal, or an earlier
+/// apply cut short): the safe answer to a partly changed world is a new plan.
+pub fn verdict(
+    plan: &Plan,
+    fresh: &[InstanceSnapshot],
+    unread: &BTreeMap<String, String>,
+) -> Verdict {
     let fresh: BTreeMap<&str, &InstanceSnapshot> =
         fresh.iter().map(|i| (i.instance_id.as_str(), i)).collect();
     let recorded: BTreeMap<&str, &ObservedFingerprint> = plan
@@ -212,6 +358,9 @@ pub fn verdict(plan: &Plan, fresh: &[InstanceSnapshot]) -> Verdict {
     let mut states = Vec::new();
     for (region, ids) in planned_instances(plan) {
         for id in ids {
+            if unread.contains_key(&id) {
+                continue;
+            }
             let freshness = match (recorded.get(id.as_str()), fresh.get(id.as_str())) {
                 (None, _) => {
                     Freshness::Drifted(vec!["the plan holds no observation of it".to_string()])
@@ -342,7 +491,11 @@ fn differences(before: &ObservedFingerprint, now: &InstanceSnapshot) -> Vec<Stri
         ));
     }
     if out.is_empty() {
-        out.push("its fingerprint changed".to_string());
+        out.push(
+            "its tags or operation locks changed (a protect tag or a lock added since the plan \
+             is honoured only by a new plan)"
+                .to_string(),
+        );
     }
     out
 }

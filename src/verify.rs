@@ -1,13 +1,15 @@
-//! Verification after apply: renewed instances are read again (DescribeInstances by
-//! `InstanceIds`, 100 ids a call, per region) until their `ExpiredTime` has moved past the expiry
-//! observed when planning. The API documents no delay figure, and the official sample polls every
-//! 2 s for up to a minute (ecs-api.md §3.6), so an unchanged expiry right after a successful
-//! RenewInstance is "not yet visible", never a failure: the first read comes at once, the next
-//! ones after a doubling pause, and the whole check stops at its time bound.
+//! Watching renewals show (DESIGN.md §8, renewal lag): instances are read again
+//! (DescribeInstances by `InstanceIds`, 100 ids a call, per region) until their `ExpiredTime`
+//! has moved past the expiry observed when planning. The API documents no delay figure, and the
+//! official sample polls every 2 s for up to a minute (ecs-api.md §3.6), so an unchanged expiry
+//! right after a successful RenewInstance is "not yet visible", never a failure: the first read
+//! comes at once, the next ones after a doubling pause, and the watch stops at its time bound.
 //!
-//! Reads only, through `EcsApi`; called by the CLI after `apply`, which keeps its own contract
-//! (it executes calls and reports outcomes). Time is `tokio::time`, so tests with a paused clock
-//! are exact.
+//! Apply uses it twice: before turning auto-renewal on for an instance it has just renewed from
+//! expiry (ECS refuses that until the renewal shows), and after the last call, to verify every
+//! renewal that was paid, may have been paid (an ambiguous failure), or was refused because its
+//! token was already used (did another apply renew it, or does a failed attempt hold the token?).
+//! Reads only, through `EcsApi`. Time is `tokio::time`, so tests with a paused clock are exact.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,14 +18,12 @@ use futures_util::future::join_all;
 use jiff::Timestamp;
 use tokio::time::Instant;
 
-use crate::apply::{Outcome, Report};
 use crate::cloud::{EcsApi, InstanceQuery, MAX_BATCH};
-use crate::plan::{Action, Plan};
 
 /// How long and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyOptions {
-    /// No read starts after this much time; zero skips the check.
+    /// No read starts after this much time (the renewal-lag bound); zero skips the watch.
     pub timeout: Duration,
     /// The pause before the second round of reads; it doubles each round.
     pub first_pause: Duration,
@@ -40,50 +40,38 @@ impl Default for VerifyOptions {
     }
 }
 
-/// What the re-reads showed for one renewal.
+/// One instance whose expiry is expected to move past `before`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub region: String,
+    pub instance_id: String,
+    pub before: Timestamp,
+}
+
+/// What the re-reads showed for one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// The expiry has moved past the one observed when planning.
-    Verified { expired_time: Timestamp },
+    Visible { expired_time: Timestamp },
     /// Still the old expiry (or the instance was not in the answer) when time ran out.
     NotYetVisible { observed: Option<Timestamp> },
     /// The last read of it failed.
     Unreadable { error: String },
 }
 
-/// One renewal's check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenewalCheck {
-    /// Index of the renewal in the plan's changes.
-    pub change: usize,
-    pub region: String,
-    pub instance_id: String,
-    /// The expiry the plan observed, and the one it computed.
-    pub before: Timestamp,
-    pub expected: Option<Timestamp>,
-    pub verdict: Verdict,
+impl Verdict {
+    pub fn is_visible(&self) -> bool {
+        matches!(self, Verdict::Visible { .. })
+    }
 }
 
-/// The checks of every renewal that succeeded.
+/// The verdict of each watched instance (in the order given), and what it took.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Verification {
-    pub checks: Vec<RenewalCheck>,
+pub struct Sightings {
+    pub verdicts: Vec<Verdict>,
     /// DescribeInstances requests made.
     pub reads: u64,
     pub elapsed: Duration,
-}
-
-impl Verification {
-    pub fn verified(&self) -> usize {
-        self.checks
-            .iter()
-            .filter(|c| matches!(c.verdict, Verdict::Verified { .. }))
-            .count()
-    }
-
-    pub fn pending(&self) -> usize {
-        self.checks.len() - self.verified()
-    }
 }
 
 /// The pause before round `round` (1 = the second round of reads).
@@ -97,53 +85,34 @@ pub fn pause(options: &VerifyOptions, round: u32) -> Duration {
         .min(options.max_pause)
 }
 
-/// Re-reads the renewals of `plan` that `report` says succeeded.
-pub async fn verify<A: EcsApi>(
+/// Reads `watches` again until every expiry has moved or the time bound is reached; `stop`
+/// ends the watch early (an interrupted apply). With a zero bound nothing is read and every
+/// verdict is "not yet visible".
+pub async fn watch<A: EcsApi>(
     api: &A,
-    plan: &Plan,
-    report: &Report,
+    watches: &[Watch],
     options: &VerifyOptions,
-) -> Verification {
+    stop: Option<&crate::apply::Stop>,
+) -> Sightings {
     let started = Instant::now();
-    let mut checks: Vec<RenewalCheck> = plan
-        .changes
-        .iter()
-        .enumerate()
-        .filter(|(index, change)| {
-            change.action == Action::Renew
-                && matches!(report.outcomes.get(*index), Some(Outcome::Succeeded { .. }))
-        })
-        .filter_map(|(index, change)| {
-            Some(RenewalCheck {
-                change: index,
-                region: change.region.clone(),
-                instance_id: change.instance_id.clone(),
-                before: change.before.expired_time?,
-                expected: change.after.expired_time,
-                verdict: Verdict::NotYetVisible { observed: None },
-            })
-        })
-        .collect();
-    let mut verification = Verification::default();
-    if checks.is_empty() || options.timeout.is_zero() {
-        return Verification {
-            checks,
-            ..verification
-        };
+    let mut sightings = Sightings {
+        verdicts: vec![Verdict::NotYetVisible { observed: None }; watches.len()],
+        ..Sightings::default()
+    };
+    if watches.is_empty() || options.timeout.is_zero() {
+        return sightings;
     }
-
     let mut round = 0;
     loop {
         // Pending ids by region, 100 a read; all reads of a round run concurrently.
         let mut pending: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for check in checks
-            .iter()
-            .filter(|c| !matches!(c.verdict, Verdict::Verified { .. }))
-        {
-            pending
-                .entry(check.region.as_str())
-                .or_default()
-                .push(check.instance_id.clone());
+        for (watch, verdict) in watches.iter().zip(&sightings.verdicts) {
+            if !verdict.is_visible() {
+                pending
+                    .entry(watch.region.as_str())
+                    .or_default()
+                    .push(watch.instance_id.clone());
+            }
         }
         if pending.is_empty() {
             break;
@@ -158,11 +127,14 @@ pub async fn verify<A: EcsApi>(
         let mut seen: BTreeMap<String, Timestamp> = BTreeMap::new();
         let mut failed: BTreeMap<String, String> = BTreeMap::new();
         for (ids, answer) in answers {
-            verification.reads += 1;
+            sightings.reads += 1;
             match answer {
                 Ok(page) => {
                     for instance in page.instances {
                         seen.insert(instance.instance_id, instance.expired_time);
+                    }
+                    for bad in page.unreadable {
+                        failed.insert(bad.instance_id, bad.reason);
                     }
                 }
                 Err(error) => {
@@ -172,12 +144,12 @@ pub async fn verify<A: EcsApi>(
                 }
             }
         }
-        for check in checks
-            .iter_mut()
-            .filter(|c| !matches!(c.verdict, Verdict::Verified { .. }))
-        {
-            check.verdict = match (seen.get(&check.instance_id), failed.get(&check.instance_id)) {
-                (Some(&now), _) if now > check.before => Verdict::Verified { expired_time: now },
+        for (watch, verdict) in watches.iter().zip(sightings.verdicts.iter_mut()) {
+            if verdict.is_visible() {
+                continue;
+            }
+            *verdict = match (seen.get(&watch.instance_id), failed.get(&watch.instance_id)) {
+                (Some(&now), _) if now > watch.before => Verdict::Visible { expired_time: now },
                 (Some(&now), _) => Verdict::NotYetVisible {
                     observed: Some(now),
                 },
@@ -187,10 +159,8 @@ pub async fn verify<A: EcsApi>(
                 (None, None) => Verdict::NotYetVisible { observed: None },
             };
         }
-        if checks
-            .iter()
-            .all(|c| matches!(c.verdict, Verdict::Verified { .. }))
-        {
+        let pending = sightings.verdicts.iter().filter(|v| !v.is_visible()).count();
+        if pending == 0 || stop.is_some_and(|s| s.is_requested()) {
             break;
         }
         round += 1;
@@ -199,19 +169,88 @@ pub async fn verify<A: EcsApi>(
             break;
         }
         tracing::debug!(
-            pending = checks.len()
-                - checks
-                    .iter()
-                    .filter(|c| matches!(c.verdict, Verdict::Verified { .. }))
-                    .count(),
+            pending,
             wait_ms = wait.as_millis() as u64,
             "renewals not yet visible; reading again"
         );
-        tokio::time::sleep(wait).await;
+        match stop {
+            Some(stop) => {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stop.requested() => break,
+                }
+            }
+            None => tokio::time::sleep(wait).await,
+        }
     }
-    verification.checks = std::mem::take(&mut checks);
-    verification.elapsed = started.elapsed();
-    verification
+    sightings.elapsed = started.elapsed();
+    sightings
+}
+
+/// What apply knew of a renewal when it was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    /// RenewInstance succeeded: it was paid.
+    Paid,
+    /// Its fate was unknown (no answer, 5xx, an answer that could not be read, "processing"):
+    /// it may have been paid.
+    Ambiguous,
+    /// Refused because its token was used before with other parameters: either another apply
+    /// renewed from the same expiry, or an earlier attempt that did not renew holds the token.
+    TokenConflict,
+}
+
+/// One renewal's check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalCheck {
+    /// Index of the renewal in the plan's changes.
+    pub change: usize,
+    pub region: String,
+    pub instance_id: String,
+    pub checked: Checked,
+    /// The expiry the plan observed, and the one it computed.
+    pub before: Timestamp,
+    pub expected: Option<Timestamp>,
+    pub verdict: Verdict,
+}
+
+impl RenewalCheck {
+    /// Renewed, as far as the API shows.
+    pub fn renewed(&self) -> bool {
+        self.verdict.is_visible()
+    }
+
+    /// Needs a person: a renewal that may have been paid and is not seen, a token conflict,
+    /// an expiry that could not be read. A paid renewal not yet visible does not (it was paid).
+    pub fn needs_attention(&self) -> bool {
+        match self.checked {
+            Checked::Paid => false,
+            Checked::Ambiguous => !self.renewed(),
+            Checked::TokenConflict => true,
+        }
+    }
+}
+
+/// The checks of every renewal that was, may have been, or was refused as already, paid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Verification {
+    pub checks: Vec<RenewalCheck>,
+    /// DescribeInstances requests made.
+    pub reads: u64,
+    pub elapsed: Duration,
+    /// The bound it ran under.
+    pub timeout: Duration,
+}
+
+impl Verification {
+    /// Checks whose expiry has moved.
+    pub fn verified(&self) -> usize {
+        self.checks.iter().filter(|c| c.renewed()).count()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.checks.len() - self.verified()
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +260,7 @@ mod tests {
     use super::*;
     use crate::cloud::{ApiError, CallOutcome, InstancePage};
     use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute};
-    use crate::plan::{Call, Change, ChangeState, Plan, ReasonCode, Summary};
+    use crate::plan::Call;
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("time")
@@ -261,6 +300,7 @@ mod tests {
                 total_count: ids.len() as u64,
                 next_token: None,
                 request_id: "R".into(),
+                unreadable: Vec::new(),
                 instances: ids
                     .into_iter()
                     .map(|id| InstanceSnapshot {
@@ -309,75 +349,17 @@ mod tests {
         }
     }
 
-    fn change(region: &str, id: String, action: Action) -> Change {
-        Change {
-            region: region.into(),
-            instance_id: id,
-            instance_name: String::new(),
-            policy: "p".into(),
-            action,
-            reason: String::new(),
-            reason_code: ReasonCode::ExpiryWithinMinRemaining,
-            before: ChangeState {
-                expired_time: Some(at(OLD)),
-                ..ChangeState::default()
-            },
-            after: ChangeState {
-                expired_time: Some(at(NEW)),
-                ..ChangeState::default()
-            },
-            period: Some(1),
-            period_unit: Some("Month".into()),
-            client_token: None,
-            first_deduction: None,
-            price: None,
-            price_unknown: None,
-            blocked_by: None,
-        }
-    }
-
-    /// A plan renewing `per_region` instances per region, plus one auto-renew change, and the
-    /// report saying every change succeeded except `failed` ones.
-    fn applied(per_region: &[(&str, usize)], failed: &[usize]) -> (Plan, Report) {
-        let mut changes = Vec::new();
-        for (region, count) in per_region {
-            for n in 0..*count {
-                changes.push(change(region, format!("i-{region}-{n}"), Action::Renew));
-            }
-        }
-        changes.push(change("r1", "i-modified".into(), Action::ModifyAutoRenew));
-        let outcomes = (0..changes.len())
-            .map(|i| {
-                if failed.contains(&i) {
-                    Outcome::Failed {
-                        error: "x".into(),
-                        code: None,
-                    }
-                } else {
-                    Outcome::Succeeded {
-                        request_id: "R".into(),
-                        order_id: None,
-                    }
-                }
+    fn watches(per_region: &[(&str, usize)]) -> Vec<Watch> {
+        per_region
+            .iter()
+            .flat_map(|(region, count)| {
+                (0..*count).map(move |n| Watch {
+                    region: region.to_string(),
+                    instance_id: format!("i-{region}-{n}"),
+                    before: at(OLD),
+                })
             })
-            .collect();
-        let plan = Plan {
-            format_version: "1".into(),
-            renewctl_version: "0".into(),
-            created_at: at(OLD),
-            config_digest: String::new(),
-            summary: Summary::default(),
-            changes,
-            calls: Vec::new(),
-            warnings: Vec::new(),
-            observed: Vec::new(),
-            risk_window_days: 15,
-            risk: Vec::new(),
-            outlook: Vec::new(),
-            blocked: Vec::new(),
-            limits: Default::default(),
-        };
-        (plan, Report { outcomes })
+            .collect()
     }
 
     fn options(timeout_secs: u64) -> VerifyOptions {
@@ -388,12 +370,12 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_visible_renewal_is_verified_by_one_read_per_100_ids_per_region() {
+    async fn a_visible_renewal_is_seen_by_one_read_per_100_ids_per_region() {
         let api = api(Duration::ZERO);
-        let (plan, report) = applied(&[("r1", 150), ("r2", 100)], &[3]);
-        let v = verify(&api, &plan, &report, &options(60)).await;
-        assert_eq!((v.checks.len(), v.verified(), v.pending()), (249, 249, 0));
-        assert_eq!(v.reads, 3);
+        let s = watch(&api, &watches(&[("r1", 149), ("r2", 100)]), &options(60), None).await;
+        assert!(s.verdicts.iter().all(Verdict::is_visible));
+        assert_eq!(s.verdicts.len(), 249);
+        assert_eq!(s.reads, 3);
         let mut sizes: Vec<usize> = api
             .reads
             .lock()
@@ -403,19 +385,14 @@ mod tests {
             .collect();
         sizes.sort();
         assert_eq!(sizes, [49, 100, 100]);
-        assert!(
-            v.checks.iter().all(|c| c.instance_id != "i-r1-3"),
-            "a failed renewal is not checked"
-        );
-        assert_eq!(v.elapsed, Duration::ZERO);
+        assert_eq!(s.elapsed, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
     async fn reads_back_off_until_the_renewal_shows() {
         let api = api(Duration::from_millis(2500));
-        let (plan, report) = applied(&[("r1", 2)], &[]);
-        let v = verify(&api, &plan, &report, &options(60)).await;
-        assert_eq!(v.verified(), 2);
+        let s = watch(&api, &watches(&[("r1", 2)]), &options(60), None).await;
+        assert!(s.verdicts.iter().all(Verdict::is_visible));
         let times: Vec<u64> = api
             .reads
             .lock()
@@ -424,46 +401,53 @@ mod tests {
             .map(|r| r.0.as_millis() as u64)
             .collect();
         assert_eq!(times, [0, 1000, 3000]);
-        assert!(matches!(
-            v.checks[0].verdict,
-            Verdict::Verified { expired_time } if expired_time == at(NEW)
-        ));
+        assert_eq!(
+            s.verdicts[0],
+            Verdict::Visible {
+                expired_time: at(NEW)
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_renewal_not_visible_within_the_bound_is_reported_as_such() {
         let api = api(Duration::from_secs(3600));
-        let (plan, report) = applied(&[("r1", 1)], &[]);
-        let v = verify(&api, &plan, &report, &options(5)).await;
+        let s = watch(&api, &watches(&[("r1", 1)]), &options(5), None).await;
         // Reads at 0 s, 1 s and 3 s; the next pause (4 s) would end past the 5 s bound.
-        assert_eq!(v.reads, 3);
-        assert_eq!(v.elapsed, Duration::from_secs(3));
+        assert_eq!(s.reads, 3);
+        assert_eq!(s.elapsed, Duration::from_secs(3));
         assert_eq!(
-            v.checks[0].verdict,
+            s.verdicts[0],
             Verdict::NotYetVisible {
                 observed: Some(at(OLD))
             }
         );
-        let text = crate::render::verification::verification(&v, 5);
-        assert!(text.contains("not yet visible"), "{text}");
-        assert!(
-            text.contains("r1/i-r1-0: the API still shows expiry 2026-12-01T16:00Z"),
-            "{text}"
-        );
-        assert!(
-            text.contains("Verified: 0; not yet visible: 1 after 5s"),
-            "{text}"
-        );
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failing_read_leaves_the_renewal_unreadable() {
+    async fn a_stop_request_ends_the_watch_at_once() {
+        let api = api(Duration::from_secs(3600));
+        let stop = crate::apply::Stop::new();
+        stop.request();
+        let s = watch(&api, &watches(&[("r1", 1)]), &options(60), Some(&stop)).await;
+        assert_eq!(s.reads, 1, "one round, then no more");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_bound_reads_nothing() {
+        let api = api(Duration::ZERO);
+        let s = watch(&api, &watches(&[("r1", 3)]), &options(0), None).await;
+        assert_eq!(s.reads, 0);
+        assert!(s.verdicts.iter().all(|v| !v.is_visible()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_read_leaves_the_instance_unreadable() {
         let mut api = api(Duration::ZERO);
         api.fail = true;
-        let (plan, report) = applied(&[("r1", 1)], &[]);
-        let v = verify(&api, &plan, &report, &options(2)).await;
+        let s = watch(&api, &watches(&[("r1", 1)]), &options(2), None).await;
         assert!(
-            matches!(&v.checks[0].verdict, Verdict::Unreadable { error } if error.contains("boom"))
+            matches!(&s.verdicts[0], Verdict::Unreadable { error } if error.contains("boom"))
         );
     }
 

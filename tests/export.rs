@@ -37,15 +37,17 @@ fn export_and_plan(
         Ok(config) => config,
         Err(err) => panic!("the export does not parse:\n{err}\n{text}"),
     };
-    let plan = match plan::plan(
+    let plan = plan::plan(
         &config.desired,
         &observed(instances.to_vec()),
         now(),
         &config.digest,
-    ) {
-        Ok(plan) => plan,
-        Err(err) => panic!("the export does not plan:\n{err}\n{text}"),
-    };
+    );
+    assert!(
+        plan.errors.is_empty(),
+        "the export does not plan:\n{:?}\n{text}",
+        plan.errors
+    );
     (exported, text, plan)
 }
 

@@ -60,7 +60,7 @@ fn a_small_plan_renders_as_a_reviewable_comment() {
             "Month",
         ),
     ]);
-    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest);
     // What the shell reads after planning: one price known, one that could not be read.
     let renewal = |id: &str| {
         plan.changes
@@ -114,7 +114,7 @@ fn a_five_thousand_change_plan_is_cut_to_fit_one_comment() {
         "Month",
     ));
     let plan =
-        plan::plan(&config.desired, &observed(instances), now(), &config.digest).expect("plan");
+        plan::plan(&config.desired, &observed(instances), now(), &config.digest);
     assert_eq!(plan.changes.len(), 5000);
     let text = markdown::plan(&plan);
     let chars = text.chars().count();
@@ -133,7 +133,7 @@ fn long_price_reasons_are_cut_in_the_table_and_limits_are_shown() {
         instance("i-db1", &[("env", "prod")], 10),
         instance("i-old", &[], 300),
     ]);
-    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest).expect("plan");
+    let mut plan = plan::plan(&config.desired, &state, now(), &config.digest);
     let reason = format!("DescribeRenewalPrice failed: {}END", "x".repeat(300));
     let renewal = plan
         .changes

@@ -2,23 +2,23 @@
 //! ordering) and §5 (fewest calls). No server: plans are computed from snapshots.
 
 use renewctl::observed::{ChargeType, InstanceSnapshot, ObservedState};
-use renewctl::plan::{self, Action, ApiAction, Plan, PlanError, PlanOptions, ReasonCode, RiskKind};
+use renewctl::plan::{self, Action, ApiAction, Plan, PlanOptions, ProblemKind, ReasonCode, RiskKind};
 use renewctl::time::format_api;
 
 use crate::support::*;
 
 const HEAD: &str = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n";
 
-fn plan_with(policies: &str, observed: &ObservedState) -> Result<Plan, PlanError> {
+fn plan_with(policies: &str, observed: &ObservedState) -> Plan {
     let config = config(&format!("{HEAD}{policies}"));
     plan::plan(&config.desired, observed, now(), &config.digest)
 }
 
+/// A plan that must have no errors.
 fn plan_of(policies: &str, instances: Vec<InstanceSnapshot>) -> Plan {
-    match plan_with(policies, &observed(instances)) {
-        Ok(plan) => plan,
-        Err(err) => panic!("plan failed:\n{err}"),
-    }
+    let plan = plan_with(policies, &observed(instances));
+    assert!(plan.errors.is_empty(), "plan errors: {:?}", plan.errors);
+    plan
 }
 
 /// (instance, action, after status / expiry) of every change, in plan order.
@@ -227,7 +227,7 @@ fn a_target_past_any_date_still_renews_by_the_longest() {
     let desired: renewctl::desired::DesiredState =
         serde_yaml::from_str(&text).expect("the model reads it without validating");
     let observed = observed(vec![instance("i-f", &[("team", "f")], -2)]);
-    let plan = plan::plan(&desired, &observed, now(), "sha256:test").expect("plans");
+    let plan = plan::plan(&desired, &observed, now(), "sha256:test");
     let renew = plan
         .changes
         .iter()
@@ -274,21 +274,31 @@ fn tag_policies_that_disagree_on_one_instance_are_a_plan_error_naming_both() {
     let policies = format!(
         "{AUTO_YEAR}  - name: db\n    match: {{tags: {{tier: db}}}}\n    renewal: manual\n"
     );
-    let err = plan_with(
+    // Blast radius: the conflict is an error of that instance alone; the other is planned.
+    let plan = plan_with(
         &policies,
-        &observed(vec![instance(
-            "i-both",
-            &[("env", "prod"), ("tier", "db")],
-            100,
-        )]),
-    )
-    .unwrap_err();
-    let text = err.to_string();
+        &observed(vec![
+            instance("i-both", &[("env", "prod"), ("tier", "db")], 100),
+            instance("i-prod", &[("env", "prod")], 100),
+        ]),
+    );
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    let error = &plan.errors[0];
+    assert_eq!(error.kind, ProblemKind::PolicyConflict);
+    assert_eq!(error.instance_id.as_deref(), Some("i-both"));
+    assert_eq!(error.policies, ["prod", "db"]);
+    let text = &error.reason;
     assert!(
         text.contains("i-both") && text.contains("\"prod\"") && text.contains("\"db\""),
         "{text}"
     );
     assert!(text.contains("renewal"), "{text}");
+    assert!(
+        plan.changes.iter().all(|c| c.instance_id == "i-prod") && !plan.changes.is_empty(),
+        "{:?}",
+        plan.changes
+    );
+    assert_eq!(plan.summary.errors, 1);
 }
 
 #[test]
@@ -332,13 +342,16 @@ fn a_star_matches_any_value_but_requires_the_key() {
 fn an_id_in_no_region_is_a_plan_error() {
     let mut state = observed(vec![]);
     state.not_found = vec!["i-typo".to_string()];
-    let err = plan_with(
+    let plan = plan_with(
         "  - name: x\n    match: {ids: [i-typo]}\n    renewal: manual\n",
         &state,
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("i-typo"), "{err}");
-    assert!(err.to_string().contains("none of the regions"), "{err}");
+    );
+    assert_eq!(plan.errors.len(), 1);
+    let error = &plan.errors[0];
+    assert_eq!(error.kind, ProblemKind::NotFound);
+    assert_eq!(error.instance_id.as_deref(), Some("i-typo"));
+    assert_eq!(error.policies, ["x"]);
+    assert!(error.reason.contains("none of the regions"), "{}", error.reason);
 }
 
 #[test]
@@ -351,8 +364,7 @@ fn a_pay_as_you_go_id_is_skipped_with_a_warning() {
     let plan = plan_with(
         "  - name: x\n    match: {ids: [i-pp]}\n    renewal: manual\n",
         &state,
-    )
-    .unwrap();
+    );
     assert!(plan.changes.is_empty());
     assert_eq!(plan.summary.skipped, 1);
     assert!(
@@ -503,9 +515,9 @@ fn instances_that_nothing_renews_are_reported_as_risk_managed_or_not() {
         "sha256:x",
         &PlanOptions {
             risk_window_days: 3,
+            ..PlanOptions::default()
         },
-    )
-    .unwrap();
+    );
     assert!(narrow.risk.is_empty());
 }
 

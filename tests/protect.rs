@@ -14,10 +14,9 @@ const HEAD: &str = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\n";
 
 fn plan_of(yaml: &str, instances: Vec<renewctl::observed::InstanceSnapshot>) -> Plan {
     let config = config(&format!("{HEAD}{yaml}"));
-    match plan::plan(&config.desired, &observed(instances), now(), &config.digest) {
-        Ok(plan) => plan,
-        Err(err) => panic!("plan failed:\n{err}"),
-    }
+    let plan = plan::plan(&config.desired, &observed(instances), now(), &config.digest);
+    assert!(plan.errors.is_empty(), "plan errors: {:?}", plan.errors);
+    plan
 }
 
 /// `id status→status` of each planned status change, and of each blocked one.
@@ -377,15 +376,15 @@ fn two_tag_policies_that_disagree_on_protect_conflict_like_any_other_setting() {
         config.warnings
     );
     let both = instance("i-a", &[("env", "prod"), ("tier", "db")], 100);
-    let err = plan::plan(
+    let plan = plan::plan(
         &config.desired,
         &observed(vec![both]),
         now(),
         &config.digest,
-    )
-    .expect_err("a conflict");
+    );
     assert!(
-        err.problems[0].contains("which disagree on protect"),
-        "{err}"
+        plan.errors[0].reason.contains("which disagree on protect"),
+        "{:?}",
+        plan.errors
     );
 }

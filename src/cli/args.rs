@@ -66,8 +66,10 @@ pub struct GlobalArgs {
           value_parser = parse_duration)]
     pub request_timeout: std::time::Duration,
 
-    /// After apply, how long to keep re-reading renewed instances until their new expiry shows
-    /// (the API may lag); `0` skips the check.
+    /// The renewal-lag bound: how long apply waits for a renewal to show in reads (the API
+    /// shows it only after a delay), before turning auto-renewal on for an instance it renewed
+    /// from expiry, and when it re-reads every renewal at the end (paid, ambiguous, or refused
+    /// as already paid); `0` skips both.
     #[arg(long, global = true, default_value = "60s", value_name = "DURATION",
           value_parser = parse_duration)]
     pub verify_timeout: std::time::Duration,
@@ -212,18 +214,54 @@ pub struct PlanArgs {
     pub risk: RiskArg,
     #[command(flatten)]
     pub money: MoneyArgs,
+    #[command(flatten)]
+    pub tokens: TokenArgs,
+}
+
+/// Renewal tokens.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Give the renewal of INSTANCE a fresh idempotency token (attempt N, default 2), for a
+    /// token held by an earlier attempt that did not renew. Only after checking the order
+    /// history (Billing → Orders) shows no renewal of it from its current expiry: a fresh token
+    /// can pay again. Repeatable.
+    #[arg(long = "new-token", value_name = "INSTANCE[=N]", value_parser = parse_new_token)]
+    pub new_tokens: Vec<(String, u32)>,
+}
+
+/// `i-abc` (attempt 2) or `i-abc=3`.
+pub fn parse_new_token(text: &str) -> Result<(String, u32), String> {
+    let (id, attempt) = match text.split_once('=') {
+        Some((id, n)) => {
+            let n: u32 = n.trim().parse().map_err(|_| {
+                format!("{text:?}: the attempt after = is a number from 2, e.g. {id}=2")
+            })?;
+            (id.trim(), n)
+        }
+        None => (text.trim(), 2),
+    };
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        return Err(format!("{text:?}: write an instance id, e.g. i-bp1abc0000000001"));
+    }
+    if !(2..=1000).contains(&attempt) {
+        return Err(format!(
+            "{text:?}: the attempt is a number from 2 to 1000 (1 is the token every renewal starts with)"
+        ));
+    }
+    Ok((id.to_string(), attempt))
 }
 
 /// Prices and spending limits of a plan.
 #[derive(Debug, Args)]
 pub struct MoneyArgs {
-    /// Refuse a plan that makes more than N renewals; overrides `limits.max_renewals`. With a
-    /// saved plan, checked on top of the limits the plan records.
+    /// Refuse a plan that makes more than N renewals. It can only tighten `limits.max_renewals`
+    /// (the lower of the two holds); with a saved plan, it is checked on top of the limits the
+    /// plan records.
     #[arg(long, value_name = "N")]
     pub max_renewals: Option<u64>,
-    /// Refuse a plan whose renewals cost more than AMOUNT in all, e.g. `5000:CNY`; overrides
-    /// `limits.max_total_price` (without `:CURRENCY`, the currency of `limits`). A renewal whose
-    /// price is unknown, or in another currency, refuses the plan too.
+    /// Refuse a plan whose renewals cost more than AMOUNT in all, e.g. `5000:CNY`. It can only
+    /// tighten `limits.max_total_price` (both hold; without `:CURRENCY`, the currency of
+    /// `limits`). A renewal whose price is unknown, or in another currency, refuses the plan too.
     #[arg(long, value_name = "AMOUNT[:CURRENCY]", value_parser = parse_price_limit)]
     pub max_total_price: Option<PriceLimitArg>,
     /// Do not read the renewals' prices (one DescribeRenewalPrice each): they show as unknown,
@@ -279,10 +317,40 @@ pub struct ApplyArgs {
     /// Progress output.
     #[arg(long, value_enum, default_value_t = EventFormat::Text)]
     pub format: EventFormat,
+    /// Refuse a saved plan older than this (e.g. `24h`, `90m`, `2d`): the world it was made
+    /// from is too old to trust.
+    #[arg(long, default_value = "24h", value_name = "AGE", value_parser = parse_age)]
+    pub max_plan_age: std::time::Duration,
     #[command(flatten)]
     pub risk: RiskArg,
     #[command(flatten)]
     pub money: MoneyArgs,
+    #[command(flatten)]
+    pub tokens: TokenArgs,
+}
+
+/// `24h`, `90m`, `2d`, `3600s`: an age from 1 minute to 30 days.
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: write an age such as 24h, 90m or 2d"))?;
+    let seconds = match unit.trim() {
+        "s" => value,
+        "m" => value.saturating_mul(60),
+        "h" => value.saturating_mul(3600),
+        "d" => value.saturating_mul(86_400),
+        "" => return Err(format!("{text:?}: the unit is missing (s, m, h or d)")),
+        other => return Err(format!("{text:?}: unknown unit {other:?} (use s, m, h or d)")),
+    };
+    if !(60..=30 * 86_400).contains(&seconds) {
+        return Err(format!("{text:?}: must be between 1m and 30d"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Args)]

@@ -6,16 +6,13 @@ use std::path::Path;
 use super::args::{GlobalArgs, SignatureArg};
 use super::config_file::{eprint_diagnostics, read_capped};
 use super::progress::{Progress, Tracked};
-use crate::apply::Report;
-use crate::cloud::EcsApi;
 use crate::cloud::retry::RetryPolicy;
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};
 use crate::observe::{ObserveOptions, observe_with};
 use crate::plan::{self, Plan, PlanOptions};
-use crate::verify::{self, VerifyOptions};
-use crate::{price, render};
+use crate::price;
 
 /// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
 /// to `renewctl validate`, so that every plan does not repeat them at length.
@@ -136,27 +133,4 @@ pub async fn make_plan_with(
         price::skip_prices(&mut plan);
     }
     Ok(plan)
-}
-
-/// After apply: re-reads the renewals until their new expiry shows, within `--verify-timeout`,
-/// and prints what it saw. Never changes the exit status: a paid renewal the API does not show
-/// yet is not a failure.
-pub async fn verify_renewals<A: EcsApi>(
-    api: &A,
-    plan: &Plan,
-    report: &Report,
-    global: &GlobalArgs,
-) {
-    if global.verify_timeout.is_zero() {
-        return;
-    }
-    let options = VerifyOptions {
-        timeout: global.verify_timeout,
-        ..VerifyOptions::default()
-    };
-    let verification = verify::verify(api, plan, report, &options).await;
-    anstream::print!(
-        "{}",
-        render::verification::verification(&verification, global.verify_timeout.as_secs())
-    );
 }

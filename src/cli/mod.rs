@@ -12,6 +12,7 @@ mod export;
 mod logging;
 mod progress;
 mod saved;
+mod signals;
 mod schema;
 mod spend;
 mod validate;

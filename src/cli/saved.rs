@@ -1,21 +1,21 @@
 //! Saved plans at the edge: `renewctl apply plan.json` (check the file, the config it was made
-//! for, and the cloud, then apply exactly it) and `renewctl show plan.json`.
+//! for, its age, its limits and the cloud, then apply exactly it) and `renewctl show plan.json`.
 
 use std::path::Path;
 
-use anstream::{eprintln, println};
+use anstream::println;
 use anyhow::Context as _;
 
 use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
-use super::commands::{plan_exit, print_plan, run_apply};
-use super::context::{client_from_env, load_config, verify_renewals};
+use super::commands::{
+    Recheck, apply_exit, eprint_plan_errors, plan_exit, print_plan, recheck, run_apply,
+};
+use super::context::{client_from_env, load_config};
 use super::events;
 use super::spend;
 use crate::apply::Report;
-use crate::observe::observe_instances;
 use crate::plan::Plan;
-use crate::planfile::{self, Verdict};
-use crate::render::style::{ERROR, paint};
+use crate::planfile;
 
 /// Reads and checks a saved plan file.
 fn read_plan(path: &Path) -> anyhow::Result<Plan> {
@@ -27,6 +27,10 @@ fn read_plan(path: &Path) -> anyhow::Result<Plan> {
 pub fn show(args: &ShowArgs) -> anyhow::Result<u8> {
     let plan = read_plan(&args.plan)?;
     print_plan(&plan, args.format);
+    if plan.has_errors() {
+        eprint_plan_errors(&plan);
+        return Ok(1);
+    }
     Ok(plan_exit(&plan, args.detailed_exitcode))
 }
 
@@ -41,20 +45,32 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
         &args.config.config.display().to_string(),
         &config.digest,
     )?;
+    planfile::check_age(&plan, &file, jiff::Timestamp::now(), args.max_plan_age)?;
     if args.money.no_prices {
         anyhow::bail!(
             "--no-prices is for planning: {file} carries the prices it was reviewed with"
         );
     }
+    if !args.tokens.new_tokens.is_empty() {
+        anyhow::bail!(
+            "--new-token is for planning: {file} carries the tokens it was reviewed with; make \
+             and review a new plan with `renewctl plan --new-token … --out {file}`"
+        );
+    }
     // The limits the plan was reviewed under, and any given now: both must hold, before any
-    // call (even a read).
+    // call (even a read). A flag can only tighten them.
     let recorded = plan.limits.recorded_in(&file);
     spend::enforce(&plan, &recorded)?;
     spend::enforce(&plan, &spend::from_flags(&args.money, &plan.limits)?)?;
+    let errors = plan.errors.len();
     if !plan.has_changes() {
         println!("No changes in {file}: nothing to apply.");
         if args.format == EventFormat::Json {
-            events::print_summary(args.format, &Report::default());
+            events::print_summary(args.format, &Report::default(), errors);
+        }
+        if errors > 0 {
+            eprint_plan_errors(&plan);
+            return Ok(1);
         }
         return Ok(0);
     }
@@ -62,41 +78,19 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
     // Re-observe what the plan changes: a console renewal or a toggle since the review must
     // not be paid or undone blindly.
     let client = client_from_env(global).await?;
-    let look = observe_instances(&client, &planfile::planned_instances(&plan)).await;
-    match planfile::verdict(&plan, &look.instances) {
-        Verdict::Fresh => {}
-        Verdict::AlreadyApplied => {
+    let remedy = format!("make and review a new plan (renewctl plan --out {file})");
+    let excluded = match recheck(&client, &plan, &file, &remedy).await? {
+        Recheck::Proceed(excluded) => excluded,
+        Recheck::AlreadyApplied => {
             println!(
                 "{file} was already applied: every planned instance is as the plan leads it. Nothing to do."
             );
             if args.format == EventFormat::Json {
-                events::print_summary(args.format, &Report::default());
+                events::print_summary(args.format, &Report::default(), errors);
             }
-            return Ok(0);
+            return Ok(if errors > 0 { 1 } else { 0 });
         }
-        Verdict::Stale(drifted) => {
-            eprintln!(
-                "{}",
-                paint(
-                    ERROR,
-                    format!(
-                        "{file} is stale: {} planned instance{} changed since the plan:",
-                        drifted.len(),
-                        if drifted.len() == 1 { "" } else { "s" }
-                    )
-                )
-            );
-            for (region, id, what) in &drifted {
-                eprintln!("  - {region}/{id}: {}", what.join("; "));
-            }
-            anyhow::bail!(
-                "nothing was applied: make and review a new plan (renewctl plan --out {file})"
-            );
-        }
-    }
-    let report = run_apply(&client, &plan, args.format).await;
-    if args.format == EventFormat::Text {
-        verify_renewals(&client, &plan, &report, global).await;
-    }
-    Ok(if report.failed() > 0 { 1 } else { 0 })
+    };
+    let report = run_apply(&client, &plan, args.format, global, excluded).await;
+    Ok(apply_exit(&report, &plan))
 }

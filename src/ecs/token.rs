@@ -117,11 +117,11 @@ mod tests {
         let expiry = at("2026-12-01T16:00:00Z");
         assert_eq!(
             ClientToken::for_renewal("i-bp1demo0000000005", expiry, TokenAttempt::FIRST).as_str(),
-            "renewctl-e0c6f4b3d3c1c6b2e3a7e0a8c9a93a6f43e2d3a8"
+            "renewctl-b9fb999f88452a48bcab49b1a25f17400a932e32"
         );
         assert_eq!(
             ClientToken::for_renewal("i-bp1demo0000000005", expiry, TokenAttempt::new(2)).as_str(),
-            "renewctl-a2-0000000000000000000000000000000000000000"
+            "renewctl-a2-01dd55832de4d3a30e3d2f8842b488d319331a3b"
         );
     }
 

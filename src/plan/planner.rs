@@ -373,6 +373,24 @@ pub fn plan_with(
         );
     }
 
+    for (id, attempt) in &options.token_attempts {
+        let renewed = draft
+            .changes
+            .iter()
+            .any(|(c, _)| c.action == Action::Renew && &c.instance_id == id);
+        if !renewed {
+            draft.warnings.push(Warning {
+                region: None,
+                instance_id: Some(id.clone()),
+                policy: None,
+                message: format!(
+                    "--new-token {id}={}: the plan renews no instance {id}, so the option changes nothing",
+                    attempt.get()
+                ),
+            });
+        }
+    }
+
     let (risk, outlook) = risk_and_outlook(desired, observed, &draft.coverage, now, options);
 
     let Draft {

@@ -39,18 +39,50 @@ impl SpendLimits {
         self.max_renewals.is_none() && self.max_total_price.is_none()
     }
 
-    /// `self`, with each limit that `flags` sets replaced by the flag's.
-    pub fn overridden_by(&self, flags: &SpendLimits) -> SpendLimits {
-        SpendLimits {
-            max_renewals: flags
-                .max_renewals
-                .clone()
-                .or_else(|| self.max_renewals.clone()),
-            max_total_price: flags
-                .max_total_price
-                .clone()
-                .or_else(|| self.max_total_price.clone()),
-        }
+    /// `self` (the file's limits) tightened by `flags`: of two limits on one thing the lower
+    /// holds; a flag never loosens the file. Returns the limits in force and a note for each
+    /// flag that was looser (and so changed nothing); a price flag in another currency than the
+    /// file's price limit is an error (renewctl never converts currencies).
+    pub fn tightened_by(&self, flags: &SpendLimits) -> Result<(SpendLimits, Vec<String>), String> {
+        let mut notes = Vec::new();
+        let max_renewals = match (&self.max_renewals, &flags.max_renewals) {
+            (Some(file), Some(flag)) if flag.value > file.value => {
+                notes.push(format!(
+                    "{} {} is looser than max_renewals {} ({}): the lower holds; a flag can only \
+                     tighten the file's limits",
+                    flag.set_by, flag.value, file.value, file.set_by
+                ));
+                Some(file.clone())
+            }
+            (_, Some(flag)) => Some(flag.clone()),
+            (file, None) => file.clone(),
+        };
+        let max_total_price = match (&self.max_total_price, &flags.max_total_price) {
+            (Some(file), Some(flag)) if flag.value.currency != file.value.currency => {
+                return Err(format!(
+                    "{} {} is in another currency than max_total_price {} ({}): a flag can only \
+                     tighten the file's limit, in its currency ({})",
+                    flag.set_by, flag.value, file.value, file.set_by, file.value.currency
+                ));
+            }
+            (Some(file), Some(flag)) if flag.value.amount > file.value.amount => {
+                notes.push(format!(
+                    "{} {} is looser than max_total_price {} ({}): the lower holds; a flag can \
+                     only tighten the file's limits",
+                    flag.set_by, flag.value, file.value, file.set_by
+                ));
+                Some(file.clone())
+            }
+            (_, Some(flag)) => Some(flag.clone()),
+            (file, None) => file.clone(),
+        };
+        Ok((
+            SpendLimits {
+                max_renewals,
+                max_total_price,
+            },
+            notes,
+        ))
     }
 
     /// The same limits, each saying it was recorded in `file`.

@@ -103,6 +103,14 @@ fn render(plan: &Plan, limit: usize) -> String {
             String::new()
         }
     );
+    if s.errors > 0 {
+        let _ = writeln!(
+            out,
+            "\n> [!CAUTION]\n> **{} left untouched** (listed under Errors); everything else is planned. `plan` and `apply` exit 1 until {} fixed.",
+            plural(s.errors as usize, "error of the plan:", "errors of the plan:"),
+            if s.errors == 1 { "it is" } else { "they are" }
+        );
+    }
     let _ = writeln!(
         out,
         "\n{} observed · {} · apply sends {} · planned {} · config `{}`\n",
@@ -127,6 +135,7 @@ fn render(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(out, "No changes: renewal matches the configuration.\n");
     }
 
+    errors(&mut out, plan, limit);
     attention(&mut out, plan, limit);
     renewals(&mut out, plan, limit);
     modifications(&mut out, plan, limit);
@@ -295,6 +304,41 @@ fn price_cell(change: &Change) -> String {
         }
         None => String::new(),
     }
+}
+
+/// The errors of the plan: instances and regions left untouched, first, since a reviewer must
+/// act on them.
+fn errors(out: &mut String, plan: &Plan, limit: usize) {
+    if plan.errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Errors ({}, left untouched)\n\n| Instance | Policies | Problem |\n|---|---|---|",
+        plan.errors.len()
+    );
+    for problem in plan.errors.iter().take(limit.max(10)) {
+        let place = match (&problem.region, &problem.instance_id) {
+            (Some(region), Some(id)) => instance_cell(region, id),
+            (None, Some(id)) => format!("`{}`", esc(id)),
+            (Some(region), None) => format!("region `{}`", esc(region)),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {place} | {} | {} |",
+            esc(&problem.policies.join(", ")),
+            esc(&problem.reason)
+        );
+    }
+    if plan.errors.len() > limit.max(10) {
+        let _ = writeln!(
+            out,
+            "\n… and {} more errors (left out to fit).",
+            plan.errors.len() - limit.max(10)
+        );
+    }
+    out.push('\n');
 }
 
 /// The changes a protection rule blocked: shown so a reviewer knows the policy is not in

@@ -2,8 +2,8 @@
 //! terminal) and JSON (the public plan contract). They read the same model and never decide
 //! anything.
 
+pub mod apply;
 pub mod json;
 pub mod markdown;
 pub mod style;
 pub mod text;
-pub mod verification;

@@ -9,7 +9,7 @@ use super::style::{ADD, BOLD, CHANGE, DIM, ERROR, WARN, paint};
 use crate::plan::{Action, Change, ChangeState, Plan, Quote};
 use crate::time::format_api;
 
-fn renewal_setting(state: &ChangeState) -> String {
+pub(crate) fn renewal_setting(state: &ChangeState) -> String {
     let status = state
         .renewal_status
         .as_ref()
@@ -23,7 +23,7 @@ fn renewal_setting(state: &ChangeState) -> String {
     }
 }
 
-fn instance_label(change: &Change) -> String {
+pub(crate) fn instance_label(change: &Change) -> String {
     if change.instance_name.is_empty() {
         format!("{}/{}", change.region, change.instance_id)
     } else {
@@ -104,6 +104,18 @@ pub fn change_lines(out: &mut String, change: &Change) {
     if let Some(Quote::Unknown(why)) = change.quote() {
         let _ = writeln!(out, "    {}", paint(DIM, format!("# price unknown: {why}")));
     }
+    if let Some(attempt) = change.token_attempt {
+        let _ = writeln!(
+            out,
+            "    {}",
+            paint(
+                WARN,
+                format!(
+                    "# fresh token (attempt {attempt}, --new-token): paid even if an earlier attempt from this expiry was"
+                )
+            )
+        );
+    }
     if let Some(first) = change.first_deduction {
         let _ = writeln!(
             out,
@@ -131,6 +143,14 @@ pub fn summary_line(plan: &Plan) -> String {
     }
     if s.blocked > 0 {
         let _ = write!(line, " {} blocked by protection.", s.blocked);
+    }
+    if s.errors > 0 {
+        let _ = write!(
+            line,
+            " {} error{} (left untouched).",
+            s.errors,
+            if s.errors == 1 { "" } else { "s" }
+        );
     }
     line
 }
@@ -209,6 +229,48 @@ fn blocked_section(out: &mut String, plan: &Plan) {
     out.push('\n');
 }
 
+/// The errors of the plan: instances and regions left untouched, each with its reason.
+fn errors_section(out: &mut String, plan: &Plan) {
+    if plan.errors.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            ERROR,
+            format!(
+                "Errors: {} left untouched (everything else is planned):",
+                match plan.errors.len() {
+                    1 => "1 problem".to_string(),
+                    n => format!("{n} problems"),
+                }
+            )
+        )
+    );
+    for problem in &plan.errors {
+        let place = match (&problem.region, &problem.instance_id) {
+            (Some(region), Some(id)) => format!("{region}/{id}: "),
+            (None, Some(id)) => format!("{id}: "),
+            (Some(region), None) => format!("region {region}: "),
+            (None, None) => String::new(),
+        };
+        let policies = if problem.policies.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", problem.policies.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {} {place}{}{}",
+            paint(ERROR, "✗"),
+            problem.reason,
+            paint(DIM, policies)
+        );
+    }
+    out.push('\n');
+}
+
 /// The whole text plan.
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
@@ -266,6 +328,7 @@ pub fn plan(plan: &Plan) -> String {
     }
 
     blocked_section(&mut out, plan);
+    errors_section(&mut out, plan);
 
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "{}", paint(WARN, "Warnings:"));
@@ -354,71 +417,6 @@ pub fn plan(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "{}", paint(BOLD, summary_line(plan)));
     out
-}
-
-/// One line of apply progress for change `index`.
-pub fn outcome_line(plan: &Plan, index: usize, outcome: &crate::apply::Outcome) -> String {
-    use crate::apply::Outcome;
-    let Some(change) = plan.changes.get(index) else {
-        return String::new();
-    };
-    let what = match change.action {
-        Action::ModifyAutoRenew => format!("renewal → {}", renewal_setting(&change.after)),
-        Action::Renew => format!(
-            "renew {} {} (expires {})",
-            change.period.unwrap_or(0),
-            change.period_unit.as_deref().unwrap_or("Month"),
-            change
-                .after
-                .expired_time
-                .map(format_api)
-                .unwrap_or_default()
-        ),
-    };
-    let label = instance_label(change);
-    match outcome {
-        Outcome::Succeeded {
-            request_id,
-            order_id,
-        } => {
-            let order = order_id
-                .as_ref()
-                .map(|o| format!("OrderId {o}, "))
-                .unwrap_or_default();
-            format!(
-                "  {} {label}: {what} {}",
-                paint(ADD, "done"),
-                paint(DIM, format!("({order}RequestId {request_id})"))
-            )
-        }
-        Outcome::Failed { error, .. } => format!(
-            "  {} {label}: {what}: {error}",
-            paint(super::style::ERROR, "FAILED")
-        ),
-        Outcome::Skipped { why } => format!("  {} {label}: {what}: {why}", paint(WARN, "skipped")),
-    }
-}
-
-/// The last line of an apply.
-pub fn apply_summary(report: &crate::apply::Report) -> String {
-    let (done, failed, skipped) = (report.succeeded(), report.failed(), report.skipped());
-    if failed == 0 && skipped == 0 {
-        paint(
-            BOLD,
-            format!(
-                "Apply complete: {done} change{} made.",
-                if done == 1 { "" } else { "s" }
-            ),
-        )
-    } else {
-        paint(
-            super::style::ERROR,
-            format!(
-                "Apply incomplete: {done} succeeded, {failed} failed, {skipped} skipped. \
-                 Run plan again to see what remains; renewals already made are not repeated."
-            ),
-        )
-    }
 }
 
 /// ` (name)` after an instance id, or nothing for an unnamed instance.

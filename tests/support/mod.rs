@@ -83,5 +83,6 @@ pub fn observed(instances: Vec<InstanceSnapshot>) -> ObservedState {
         looked_up: Vec::new(),
         not_found: Vec::new(),
         read_calls: 2,
+        ..ObservedState::default()
     }
 }
