@@ -338,16 +338,15 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
     // Plan: observe (reads) + the pure planner.
     let started = Instant::now();
     let now = jiff::Timestamp::now();
-    let observed = rt
-        .block_on(observe_with(
-            &api,
-            &config.desired,
-            &ObserveOptions {
-                read_unmanaged_expiring_before: now
-                    .checked_add(jiff::SignedDuration::from_hours(15 * 24))
-                    .ok(),
-            },
-        ));
+    let observed = rt.block_on(observe_with(
+        &api,
+        &config.desired,
+        &ObserveOptions {
+            read_unmanaged_expiring_before: now
+                .checked_add(jiff::SignedDuration::from_hours(15 * 24))
+                .ok(),
+        },
+    ));
     assert!(observed.failed_regions.is_empty(), "observe failed");
     let observed_rss_kb = peak_rss_kb();
     let planner_cpu = thread_cpu_ns();

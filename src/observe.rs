@@ -74,7 +74,10 @@ fn prepaid_query(region: &str, paging: Paging) -> InstanceQuery {
 /// One finished request of a region's observation.
 enum Done {
     Page(Result<InstancePage, ApiError>),
-    Attributes(Vec<String>, Result<Vec<(String, RenewalAttribute)>, ApiError>),
+    Attributes(
+        Vec<String>,
+        Result<Vec<(String, RenewalAttribute)>, ApiError>,
+    ),
 }
 
 /// Everything observed in one region.
@@ -375,7 +378,7 @@ pub async fn observe_with<A: EcsApi>(
                 found_by_region.push(observation.instances);
             }
             Err(error) => {
-                tracing::warn!(region = region.as_str(), "region not observed: {error}");
+                tracing::info!(region = region.as_str(), "region not observed: {error}");
                 failed.insert(region.clone(), error.reason());
             }
         }
@@ -576,9 +579,8 @@ pub async fn observe_instances<A: EcsApi>(
         }
     }
     let reads_of_attributes = prepaid.iter().flat_map(|(region, ids)| {
-        ids.chunks(MAX_BATCH).map(move |chunk| async move {
-            (chunk, api.describe_auto_renew(region, chunk).await)
-        })
+        ids.chunks(MAX_BATCH)
+            .map(move |chunk| async move { (chunk, api.describe_auto_renew(region, chunk).await) })
     });
     let mut attributes = BTreeMap::new();
     for (asked, result) in join_all(reads_of_attributes).await {

@@ -338,9 +338,17 @@ mod tests {
             ("protect".to_string(), "true".to_string()),
         ]
         .into();
-        assert_ne!(protected.fingerprint(), snapshot().fingerprint(), "a tag added");
+        assert_ne!(
+            protected.fingerprint(),
+            snapshot().fingerprint(),
+            "a tag added"
+        );
         let mut locked = snapshot();
         locked.locks = vec!["security".to_string()];
-        assert_ne!(locked.fingerprint(), snapshot().fingerprint(), "a lock added");
+        assert_ne!(
+            locked.fingerprint(),
+            snapshot().fingerprint(),
+            "a lock added"
+        );
     }
 }

@@ -180,11 +180,11 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
                     call.region, change.region
                 ));
             }
-            let fits = match (call.action, change.action) {
-                (ApiAction::RenewInstance, Action::Renew) => true,
-                (ApiAction::ModifyInstanceAutoRenewAttribute, Action::ModifyAutoRenew) => true,
-                _ => false,
-            };
+            let fits = matches!(
+                (call.action, change.action),
+                (ApiAction::RenewInstance, Action::Renew)
+                    | (ApiAction::ModifyInstanceAutoRenewAttribute, Action::ModifyAutoRenew)
+            );
             if !fits {
                 return Err(format!("{which} carries a {:?} change", change.action));
             }
@@ -327,7 +327,9 @@ pub fn unread_instances(
                 .get(&id)
                 .or_else(|| unread.get(&region))
                 .map(|reason| {
-                    format!("it could not be read again to check the plan still holds for it: {reason}")
+                    format!(
+                        "it could not be read again to check the plan still holds for it: {reason}"
+                    )
                 });
             if let Some(why) = why {
                 out.insert(id, why);

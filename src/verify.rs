@@ -159,7 +159,11 @@ pub async fn watch<A: EcsApi>(
                 (None, None) => Verdict::NotYetVisible { observed: None },
             };
         }
-        let pending = sightings.verdicts.iter().filter(|v| !v.is_visible()).count();
+        let pending = sightings
+            .verdicts
+            .iter()
+            .filter(|v| !v.is_visible())
+            .count();
         if pending == 0 || stop.is_some_and(|s| s.is_requested()) {
             break;
         }
@@ -372,7 +376,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_visible_renewal_is_seen_by_one_read_per_100_ids_per_region() {
         let api = api(Duration::ZERO);
-        let s = watch(&api, &watches(&[("r1", 149), ("r2", 100)]), &options(60), None).await;
+        let s = watch(
+            &api,
+            &watches(&[("r1", 149), ("r2", 100)]),
+            &options(60),
+            None,
+        )
+        .await;
         assert!(s.verdicts.iter().all(Verdict::is_visible));
         assert_eq!(s.verdicts.len(), 249);
         assert_eq!(s.reads, 3);
@@ -446,9 +456,7 @@ mod tests {
         let mut api = api(Duration::ZERO);
         api.fail = true;
         let s = watch(&api, &watches(&[("r1", 1)]), &options(2), None).await;
-        assert!(
-            matches!(&s.verdicts[0], Verdict::Unreadable { error } if error.contains("boom"))
-        );
+        assert!(matches!(&s.verdicts[0], Verdict::Unreadable { error } if error.contains("boom")));
     }
 
     #[test]

@@ -411,11 +411,27 @@ fn apply_reports_renewals_verified_or_not_yet_visible() {
             "--auto-approve",
         ]))
     };
-    // The API lags half a second: the re-read right after apply sees the old expiry, the one a
-    // second later the new.
+    // The API lags half a second. The expired db-3 is renewed and must show before its
+    // auto-renewal can be turned on: apply waits for it (a read at once, one a second later),
+    // then turns it on; the other renewals have shown by the end.
     let emu = start(500);
     let out = apply(&emu, "60s");
     assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("waiting for 1 renewal of expired instances to show")
+            && out
+                .stdout
+                .contains("waited 1.0 s: 1 of 1 renewal visible (2 reads)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("done cn-hangzhou/i-bp1demo0000000006 (db-3): renewal → AutoRenewal"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .contains("verified cn-hangzhou/i-bp1demo0000000005: expires"),
@@ -424,14 +440,27 @@ fn apply_reports_renewals_verified_or_not_yet_visible() {
     );
     assert!(
         out.stdout
-            .contains("Verified: 5 renewals visible in the API (2 reads)."),
+            .contains("Verified: 5 renewals visible in the API (1 read)."),
         "{}",
         out.stdout
     );
-    // It lags longer than the bound: reported, not failed.
+    assert_eq!(
+        emu.instance("i-bp1demo0000000006").renewal_status,
+        "AutoRenewal"
+    );
+    // It lags longer than the bound: the renewals are reported as paid and not yet visible,
+    // not as failed; db-3's auto-renewal is left for the next plan (ECS would refuse it), so
+    // the apply is incomplete.
     let emu = start(60_000);
     let out = apply(&emu, "2s");
-    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "skipped cn-hangzhou/i-bp1demo0000000006 (db-3): renewal → AutoRenewal (every 1 Year): its renewal is not visible yet"
+        ),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains(
             "not yet visible cn-hangzhou/i-bp1demo0000000005: the API still shows expiry"

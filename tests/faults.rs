@@ -121,7 +121,10 @@ async fn run_seed(seed: u64) -> Result<(), String> {
             e.instance_id.as_deref() == Some(LOCKED) && e.kind == ProblemKind::SecurityLock
         });
         if !locked_named || plan.changes.iter().any(|c| c.instance_id == LOCKED) {
-            return Err(format!("the locked instance is not an error: {:?}", plan.errors));
+            return Err(format!(
+                "the locked instance is not an error: {:?}",
+                plan.errors
+            ));
         }
         if !plan.changes.iter().any(doable) {
             converged = true;
@@ -235,7 +238,10 @@ async fn run_seed(seed: u64) -> Result<(), String> {
         return Err(format!("paid twice from one observed expiry: {twice:?}"));
     }
     if stats.renewals.len() != 5 || stats.renewals.values().any(|n| *n != 1) {
-        return Err(format!("expected 5 renewals, once each: {:?}", stats.renewals));
+        return Err(format!(
+            "expected 5 renewals, once each: {:?}",
+            stats.renewals
+        ));
     }
     if stats.renewals.contains_key(LOCKED) {
         return Err("the locked instance was renewed".to_string());

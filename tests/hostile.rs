@@ -57,7 +57,11 @@ fn decode_instances(status: u16, body: &[u8]) -> Result<Vec<String>, String> {
         .instances
         .instance
         .into_iter()
-        .map(|i| wire::to_snapshot("cn-hangzhou", i).map(|s| s.instance_id).map_err(|u| u.reason))
+        .map(|i| {
+            wire::to_snapshot("cn-hangzhou", i)
+                .map(|s| s.instance_id)
+                .map_err(|u| u.reason)
+        })
         .collect()
 }
 

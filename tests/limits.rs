@@ -81,26 +81,49 @@ fn max_renewals_from_the_config_refuses_a_plan_that_renews_more() {
 }
 
 #[test]
-fn max_renewals_from_a_flag_refuses_and_overrides_the_config() {
+fn max_renewals_from_a_flag_refuses_and_only_tightens_the_config() {
     refused(
         &config_with("limits:\n  max_renewals: 10\n"),
         &["--max-renewals", "4"],
         &["more than max_renewals 4 (--max-renewals)"],
     );
-    // A flag overrides the config's limit, looser or tighter.
+    // A looser flag never loosens the file: the file's limit holds, and a warning says so.
     let emu = Emulator::start(FLEET);
     let (out, dir) = renewctl_in(
         &emu,
         &config_with("limits:\n  max_renewals: 1\n"),
         &["plan", "--max-renewals", "5"],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stdout
-            .contains("Limits: at most 5 renewals (--max-renewals)."),
+        out.stderr.contains(
+            "warning: --max-renewals 5 is looser than max_renewals 1 (limits.max_renewals in renewal.yaml): the lower holds"
+        ),
         "{}",
-        out.stdout
+        out.stderr
     );
+    assert!(
+        out.stderr
+            .contains("more than max_renewals 1 (limits.max_renewals in renewal.yaml)"),
+        "{}",
+        out.stderr
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    // A price flag in another currency than the file's limit is refused before any call.
+    let emu = Emulator::start(FLEET);
+    let (out, dir) = renewctl_in(
+        &emu,
+        &config_with("limits:\n  max_total_price: 1000\n  currency: CNY\n"),
+        &["plan", "--max-total-price", "10:USD"],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("in another currency than max_total_price 1000.00 CNY"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(emu.stats().requests, 0, "refused before any call");
     let _ = std::fs::remove_dir_all(dir);
 }
 

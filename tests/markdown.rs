@@ -113,8 +113,7 @@ fn a_five_thousand_change_plan_is_cut_to_fit_one_comment() {
         0,
         "Month",
     ));
-    let plan =
-        plan::plan(&config.desired, &observed(instances), now(), &config.digest);
+    let plan = plan::plan(&config.desired, &observed(instances), now(), &config.digest);
     assert_eq!(plan.changes.len(), 5000);
     let text = markdown::plan(&plan);
     let chars = text.chars().count();

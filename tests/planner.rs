@@ -2,7 +2,9 @@
 //! ordering) and §5 (fewest calls). No server: plans are computed from snapshots.
 
 use renewctl::observed::{ChargeType, InstanceSnapshot, ObservedState};
-use renewctl::plan::{self, Action, ApiAction, Plan, PlanOptions, ProblemKind, ReasonCode, RiskKind};
+use renewctl::plan::{
+    self, Action, ApiAction, Plan, PlanOptions, ProblemKind, ReasonCode, RiskKind,
+};
 use renewctl::time::format_api;
 
 use crate::support::*;
@@ -351,7 +353,11 @@ fn an_id_in_no_region_is_a_plan_error() {
     assert_eq!(error.kind, ProblemKind::NotFound);
     assert_eq!(error.instance_id.as_deref(), Some("i-typo"));
     assert_eq!(error.policies, ["x"]);
-    assert!(error.reason.contains("none of the regions"), "{}", error.reason);
+    assert!(
+        error.reason.contains("none of the regions"),
+        "{}",
+        error.reason
+    );
 }
 
 #[test]

@@ -403,20 +403,32 @@ fn apply_json_prints_one_event_per_line() {
 fn a_failing_change_in_json_is_a_change_errored_event() {
     let setup = Setup::new();
     setup.save_plan();
+    // A refusal (4xx) is a failure; a 503 past every retry is unknown, not a failure.
     for _ in 0..60 {
         setup.emu.push_fault(
             Some("ModifyInstanceAutoRenewAttribute"),
-            renewctl::emulator::FaultKind::ServerError,
+            renewctl::emulator::FaultKind::Refuse {
+                status: 403,
+                code: "Forbidden.RAM",
+            },
         );
     }
     let out = setup.run(&["apply", "plan.json", "--format", "json"]);
     assert_eq!(out.code, 1);
-    let errored: Vec<Value> = out
+    let events: Vec<Value> = out
         .stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect();
+    let errored: Vec<&Value> = events
+        .iter()
         .filter(|e| e["type"] == "change_errored")
         .collect();
     assert!(!errored.is_empty());
-    assert_eq!(errored[0]["code"], "ServiceUnavailable");
+    assert_eq!(errored[0]["code"], "Forbidden.RAM");
+    assert!(errored[0]["request_id"].is_string(), "{}", errored[0]);
+    let summary = events.last().expect("a summary");
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["complete"], false);
+    assert!(summary["failed"].as_u64() > Some(0), "{summary}");
 }

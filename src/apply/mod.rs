@@ -58,7 +58,10 @@ pub enum Outcome {
     /// Its fate is unknown: no answer, a server error or an unreadable answer past every retry,
     /// a "processing" code past the budget, or an interruption while it was in flight. It may
     /// have been carried out; a renewal may have been paid. Never retried with a new token.
-    Unknown { error: String, code: Option<String> },
+    Unknown {
+        error: String,
+        code: Option<String>,
+    },
     /// A renewal refused because its token was already used with other parameters
     /// (`IdempotentParameterMismatch`, `IdempotenceParamNotMatch`): nothing was paid by this
     /// request. Verification tells whether another apply renewed from the same expiry or an
@@ -155,11 +158,10 @@ impl Report {
         }
         self.outcomes.iter().enumerate().all(|(index, outcome)| {
             !matches!(outcome, Outcome::Unknown { .. })
-                || self.verification.as_ref().is_some_and(|v| {
-                    v.checks
-                        .iter()
-                        .any(|c| c.change == index && c.renewed())
-                })
+                || self
+                    .verification
+                    .as_ref()
+                    .is_some_and(|v| v.checks.iter().any(|c| c.change == index && c.renewed()))
         })
     }
 }
@@ -302,7 +304,10 @@ pub async fn apply_with<A: EcsApi>(
                 if stop.is_requested() {
                     return (n, Launch::NotSent);
                 }
-                in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(n);
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(n);
                 let (outcomes, extra) = run_call(api, plan, call, lag_retry).await;
                 (n, Launch::Done(outcomes, extra))
             });
@@ -427,7 +432,11 @@ fn held_back(
     let mut held = options.excluded.clone();
     match phase {
         PHASE_RENEWAL => {
-            for call in plan.calls.iter().filter(|c| c.phase == PHASE_BEFORE_RENEWAL) {
+            for call in plan
+                .calls
+                .iter()
+                .filter(|c| c.phase == PHASE_BEFORE_RENEWAL)
+            {
                 for &index in &call.changes {
                     let (Some(change), Some(outcome)) =
                         (plan.changes.get(index), report.outcomes.get(index))
@@ -541,10 +550,7 @@ async fn wait_for_renewals<A: EcsApi>(
     let started = Instant::now();
     let deadline = started + options.lag.timeout;
     let order: Vec<usize> = renewals.into_iter().collect();
-    let watches: Vec<Watch> = order
-        .iter()
-        .filter_map(|&r| watch_of(plan, r))
-        .collect();
+    let watches: Vec<Watch> = order.iter().filter_map(|&r| watch_of(plan, r)).collect();
     on_event(ApplyEvent::WaitingForRenewals {
         instances: watches.len(),
     });
@@ -608,7 +614,10 @@ async fn run_call<A: EcsApi>(
     match call.action {
         ApiAction::RenewInstance => {
             let outcome = renewal_outcome(api.execute(call).await);
-            (call.changes.iter().map(|&i| (i, outcome.clone())).collect(), 0)
+            (
+                call.changes.iter().map(|&i| (i, outcome.clone())).collect(),
+                0,
+            )
         }
         ApiAction::ModifyInstanceAutoRenewAttribute => {
             let split = execute_modify(api, call, &plan.changes, lag).await;

@@ -240,8 +240,14 @@ pub fn parse_new_token(text: &str) -> Result<(String, u32), String> {
         }
         None => (text.trim(), 2),
     };
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(format!("{text:?}: write an instance id, e.g. i-bp1abc0000000001"));
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(format!(
+            "{text:?}: write an instance id, e.g. i-bp1abc0000000001"
+        ));
     }
     if !(2..=1000).contains(&attempt) {
         return Err(format!(
@@ -345,7 +351,11 @@ pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
         "h" => value.saturating_mul(3600),
         "d" => value.saturating_mul(86_400),
         "" => return Err(format!("{text:?}: the unit is missing (s, m, h or d)")),
-        other => return Err(format!("{text:?}: unknown unit {other:?} (use s, m, h or d)")),
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (use s, m, h or d)"
+            ));
+        }
     };
     if !(60..=30 * 86_400).contains(&seconds) {
         return Err(format!("{text:?}: must be between 1m and 30d"));

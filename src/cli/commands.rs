@@ -21,9 +21,9 @@ use crate::ecs::TokenAttempt;
 use crate::observe::observe_instances;
 use crate::plan::{Plan, PlanOptions, SpendLimits};
 use crate::planfile::{self, Verdict};
+use crate::render;
 use crate::render::style::{ERROR, paint};
 use crate::verify::VerifyOptions;
-use crate::render;
 
 /// The planner's options from the flags.
 fn plan_options(risk_window: u32, tokens: &TokenArgs) -> PlanOptions {
@@ -58,10 +58,26 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
         );
     }
     if plan.has_errors() {
+        if args.format != Format::Text {
+            eprint_plan_error_list(&plan);
+        }
         eprint_plan_errors(&plan);
         return Ok(1);
     }
     Ok(plan_exit(&plan, args.detailed_exitcode))
+}
+
+/// Lists the plan's errors on stderr, for logs of a run whose stdout is JSON or Markdown.
+pub fn eprint_plan_error_list(plan: &Plan) {
+    for problem in &plan.errors {
+        let place = match (&problem.region, &problem.instance_id) {
+            (Some(region), Some(id)) => format!("{region}/{id}: "),
+            (None, Some(id)) => format!("{id}: "),
+            (Some(region), None) => format!("region {region}: "),
+            (None, None) => String::new(),
+        };
+        eprintln!("  - {place}{}", problem.reason);
+    }
 }
 
 /// Says on stderr that the plan has errors (listed with the plan), and why the exit status is 1.
@@ -174,7 +190,9 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         match recheck(&client, &plan, "the plan shown", "plan and confirm again").await? {
             Recheck::Proceed(unread) => excluded = unread,
             Recheck::AlreadyApplied => {
-                println!("Since the plan was shown, every planned instance got to the state it leads to: nothing to do.");
+                println!(
+                    "Since the plan was shown, every planned instance got to the state it leads to: nothing to do."
+                );
                 return Ok(if errors > 0 { 1 } else { 0 });
             }
         }

@@ -120,6 +120,20 @@ pub async fn make_plan_with(
     )
     .await;
     progress.finish();
+    // No region could be read: that is the account or the network, not one region's trouble.
+    if !observed.regions.is_empty() && observed.failed_regions.len() == observed.regions.len() {
+        let failure = &observed.failed_regions[0];
+        anyhow::bail!(
+            "cannot observe region {}: {}{}",
+            failure.region,
+            failure.reason,
+            if observed.regions.len() > 1 {
+                " (no region could be read)"
+            } else {
+                ""
+            }
+        );
+    }
     let mut plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options);
     if read_prices {
         let progress = Progress::counter("pricing");

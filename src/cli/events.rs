@@ -20,7 +20,12 @@ fn action_name(action: Action) -> &'static str {
 }
 
 /// The JSON event of a change starting or ending.
-fn change_json(plan: &Plan, index: usize, kind: &str, extra: serde_json::Value) -> serde_json::Value {
+fn change_json(
+    plan: &Plan,
+    index: usize,
+    kind: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
     let mut value = json!({"type": kind, "index": index});
     if let Some(change) = plan.changes.get(index) {
         value["region"] = json!(change.region);
@@ -190,9 +195,6 @@ fn summary_json(report: &Report, plan_errors: usize) -> serde_json::Value {
 pub fn print_summary(format: EventFormat, report: &Report, plan_errors: usize) {
     match format {
         EventFormat::Json => println!("{}", summary_json(report, plan_errors)),
-        EventFormat::Text => println!(
-            "\n{}",
-            render::apply::apply_summary(report, plan_errors)
-        ),
+        EventFormat::Text => println!("\n{}", render::apply::apply_summary(report, plan_errors)),
     }
 }

@@ -74,9 +74,7 @@ impl FaultKind {
                 code,
                 "The request was refused (injected by the emulator).",
             )),
-            FaultKind::Timeout | FaultKind::DropAfterCommit | FaultKind::GarbageAfterCommit => {
-                None
-            }
+            FaultKind::Timeout | FaultKind::DropAfterCommit | FaultKind::GarbageAfterCommit => None,
         }
     }
 }

@@ -84,11 +84,7 @@ fn settings(policy: &crate::desired::RenewalPolicy) -> String {
 }
 
 /// Explains `instance` under `desired`, given the plan made for the whole observed state.
-pub fn explain(
-    desired: &DesiredState,
-    instance: &InstanceSnapshot,
-    plan: &Plan,
-) -> Explanation {
+pub fn explain(desired: &DesiredState, instance: &InstanceSnapshot, plan: &Plan) -> Explanation {
     let policies = desired
         .policies
         .iter()

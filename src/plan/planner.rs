@@ -666,7 +666,11 @@ fn listed_ids<'a>(
                         "instance {id} (policy {:?}) is in none of the regions read ({}), and \
                          {} could not be read: plan again when {} can be read, or correct the id",
                         policy.name,
-                        if read.is_empty() { "none".to_string() } else { read.join(", ") },
+                        if read.is_empty() {
+                            "none".to_string()
+                        } else {
+                            read.join(", ")
+                        },
                         unread.join(", "),
                         if unread.len() == 1 { "it" } else { "they" }
                     )

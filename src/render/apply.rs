@@ -48,16 +48,16 @@ pub fn outcome_line(plan: &Plan, index: usize, outcome: &Outcome) -> String {
         Outcome::Failed { error, .. } => {
             format!("  {} {label}: {what}: {error}", paint(ERROR, "FAILED"))
         }
-        Outcome::Unknown { error, .. } => {
-            let may = match change.action {
-                Action::Renew => "may have been charged",
-                Action::ModifyAutoRenew => "may have been made",
-            };
-            format!(
-                "  {} {label}: {what}: {error}; it will be verified by reading the expiry",
-                paint(WARN, format!("unknown, {may}:"))
-            )
-        }
+        Outcome::Unknown { error, .. } => match change.action {
+            Action::Renew => format!(
+                "  {} {label}: {what}: {error}; its expiry will be read again",
+                paint(WARN, "unknown, may have been charged:")
+            ),
+            Action::ModifyAutoRenew => format!(
+                "  {} {label}: {what}: {error}; `renewctl plan` will show whether it was",
+                paint(WARN, "unknown, may have been made:")
+            ),
+        },
         Outcome::TokenConflict { code, .. } => format!(
             "  {} {label}: {what}: its token was already used from this expiry with other \
              parameters ({code}); nothing was paid by this call; the expiry will be read again",

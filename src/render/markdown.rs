@@ -107,7 +107,11 @@ fn render(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(
             out,
             "\n> [!CAUTION]\n> **{} left untouched** (listed under Errors); everything else is planned. `plan` and `apply` exit 1 until {} fixed.",
-            plural(s.errors as usize, "error of the plan:", "errors of the plan:"),
+            plural(
+                s.errors as usize,
+                "error of the plan:",
+                "errors of the plan:"
+            ),
             if s.errors == 1 { "it is" } else { "they are" }
         );
     }

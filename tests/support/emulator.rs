@@ -52,6 +52,13 @@ impl Emulator {
     pub fn push_fault(&self, action: Option<&str>, kind: FaultKind) {
         self.handle().push_fault(action, kind);
     }
+
+    /// The emulator's state of one instance (it must exist).
+    pub fn instance(&self, id: &str) -> renewctl::emulator::EmulatedInstance {
+        self.handle()
+            .instance(id)
+            .unwrap_or_else(|| panic!("no instance {id}"))
+    }
 }
 
 impl Drop for Emulator {
