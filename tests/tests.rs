@@ -17,6 +17,12 @@
 //!   fuzz targets of fuzz/, in CI form).
 //! - `money`: concurrent applies of one saved plan, and an apply killed half-way, renew each
 //!   instance once.
+//! - `money_safety`: DESIGN.md §8 through the binary, with renewal lag: different configs from
+//!   one expiry pay once, a held token and its way out, an expired instance renewed and set to
+//!   auto-renew in one apply, troubled instances and regions that stop nothing else, SIGTERM,
+//!   the re-check after "yes", saved plans refused for a protect tag, age or a crafted call.
+//! - `ambiguity`: each ambiguous outcome of a renewal is "unknown: may have been charged", and
+//!   the re-read of its expiry says whether it was.
 //! - `faults`: apply under injected faults over 200 seeds: converged within three rounds,
 //!   nothing renewed twice, every outcome true.
 //! - `prices`: the price of each renewal (DescribeRenewalPrice: which query prices which period,
@@ -65,6 +71,7 @@ mod hostile;
 mod limits;
 mod markdown;
 mod money;
+mod money_safety;
 mod planner;
 mod prices;
 mod protect;

@@ -254,6 +254,17 @@ impl EmulatorHandle {
         self.with_instance(id, |instance| instance.refusal = Some((status, code)))
     }
 
+    /// Sets a tag on an instance (a console edit), replacing the key's value if it has one.
+    /// Returns false when there is no such instance.
+    pub fn set_tag(&self, id: &str, key: &str, value: &str) -> bool {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.with_instance(id, |instance| {
+            instance.tags.retain(|(k, _)| *k != key);
+            instance.tags.push((key.into(), value.into()));
+            instance.tags.sort();
+        })
+    }
+
     /// The account's balance now, when the fleet sets one.
     pub fn balance(&self) -> Option<f64> {
         self.shared
