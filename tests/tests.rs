@@ -54,6 +54,7 @@
 
 mod support;
 
+mod ambiguity;
 mod cli;
 mod cli_cloud;
 mod client;
