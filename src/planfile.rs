@@ -183,7 +183,10 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
             let fits = matches!(
                 (call.action, change.action),
                 (ApiAction::RenewInstance, Action::Renew)
-                    | (ApiAction::ModifyInstanceAutoRenewAttribute, Action::ModifyAutoRenew)
+                    | (
+                        ApiAction::ModifyInstanceAutoRenewAttribute,
+                        Action::ModifyAutoRenew
+                    )
             );
             if !fits {
                 return Err(format!("{which} carries a {:?} change", change.action));

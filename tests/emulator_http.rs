@@ -566,6 +566,8 @@ fn the_command_announces_its_port_first_and_serves_until_stopped() {
             "127.0.0.1:0",
             "--latency",
             "1ms",
+            "--renewal-lag",
+            "2s",
             "--fault",
             "throttle=0",
         ])
@@ -662,6 +664,12 @@ fn bad_flags_and_fleets_name_the_culprit() {
     let (code, err) = run(&["--latency", "20"], &good);
     assert_eq!(code, Some(1));
     assert!(err.contains("--latency") && err.contains("20ms"), "{err}");
+    let (code, err) = run(&["--renewal-lag", "soon"], &good);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--renewal-lag") && err.contains("10s"),
+        "{err}"
+    );
     let (code, err) = run(&["--fault", "slow=0.1"], &good);
     assert_eq!(code, Some(1));
     assert!(err.contains("--fault") && err.contains("throttle"), "{err}");

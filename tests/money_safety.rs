@@ -130,7 +130,10 @@ fn two_pipelines_applying_at_once_pay_once() {
     assert_eq!(emu.stats().ledger.len(), 1, "{:?}", emu.stats().ledger);
     assert_paid_once_per_expiry(&emu);
     let codes = [a.status.code(), b.status.code()];
-    assert!(codes.contains(&Some(0)) && codes.contains(&Some(1)), "{codes:?}");
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)),
+        "{codes:?}"
+    );
     // The one that lost says so in its events.
     let loser = if a.status.code() == Some(1) { &a } else { &b };
     let events: Vec<Value> = String::from_utf8_lossy(&loser.stdout)
@@ -142,8 +145,10 @@ fn two_pipelines_applying_at_once_pay_once() {
         "{events:?}"
     );
     assert!(
-        events.iter().any(|e| e["type"] == "renewal_verified"
-            && e["conclusion"] == "renewed_by_another_apply"),
+        events
+            .iter()
+            .any(|e| e["type"] == "renewal_verified"
+                && e["conclusion"] == "renewed_by_another_apply"),
         "{events:?}"
     );
 }
@@ -172,7 +177,8 @@ fn a_token_held_by_an_attempt_that_did_not_renew_is_named_with_its_way_out() {
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
-        out.stdout.contains(&format!("token held cn-hangzhou/{PAY}"))
+        out.stdout
+            .contains(&format!("token held cn-hangzhou/{PAY}"))
             && out.stdout.contains("Check the order history")
             && out
                 .stdout
@@ -238,14 +244,17 @@ fn an_expired_instance_is_renewed_and_set_to_auto_renew_in_one_apply() {
         .filter(|r| r.outcome == "IncorrectInstanceStatus")
         .count();
     assert_eq!(refused, 0);
-    let out = run(renewctl(&emu).args(["plan", "-c", "examples/renewal.yaml", "--detailed-exitcode"]));
+    let out =
+        run(renewctl(&emu).args(["plan", "-c", "examples/renewal.yaml", "--detailed-exitcode"]));
     assert_eq!(out.code, 0, "converged in one apply:\n{}", out.stdout);
 }
 
 /// 101 instances of team web to set to auto-renewal: one locked for security (visible), one
 /// that ECS refuses although nothing shows it, and one matched by two disagreeing policies.
 fn batch_fleet() -> String {
-    let mut fleet = String::from("access_keys: [{id: LTAIdemo, secret: demo-secret}]\nregions:\n  cn-hangzhou:\n");
+    let mut fleet = String::from(
+        "access_keys: [{id: LTAIdemo, secret: demo-secret}]\nregions:\n  cn-hangzhou:\n",
+    );
     for n in 0..101 {
         let lock = if n == 7 { ", locks: [security]" } else { "" };
         fleet.push_str(&format!(
@@ -292,7 +301,8 @@ fn one_troubled_instance_stops_nothing_else() {
     );
     assert!(out.stdout.contains("call"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("beyond the plan (splitting refused batches"),
+        out.stdout
+            .contains("beyond the plan (splitting refused batches"),
         "{}",
         out.stdout
     );
@@ -302,11 +312,10 @@ fn one_troubled_instance_stops_nothing_else() {
     }
     assert_eq!(emu.instance("i-bp1web0000000007").renewal_status, "Normal");
     assert_eq!(emu.instance("i-bp1both000000001").renewal_status, "Normal");
-    let locked_called = emu
-        .handle()
-        .requests()
-        .iter()
-        .any(|r| r.action == "ModifyInstanceAutoRenewAttribute" && r.instance_id.contains("i-bp1web0000000007"));
+    let locked_called = emu.handle().requests().iter().any(|r| {
+        r.action == "ModifyInstanceAutoRenewAttribute"
+            && r.instance_id.contains("i-bp1web0000000007")
+    });
     assert!(!locked_called, "the locked instance is never sent");
     // The next plan: the two errors again, and only the refused change left.
     let out = in_dir(&emu, &dir, &["plan", "--format", "json"]);
@@ -319,7 +328,10 @@ fn one_troubled_instance_stops_nothing_else() {
         .flatten()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    assert!(kinds.contains(&"security_lock") && kinds.contains(&"policy_conflict"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"security_lock") && kinds.contains(&"policy_conflict"),
+        "{kinds:?}"
+    );
     let changes: Vec<&str> = plan["changes"]
         .as_array()
         .into_iter()
@@ -346,7 +358,11 @@ fn a_region_that_cannot_be_read_stops_no_other() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("InvalidRegionId.NotFound"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("InvalidRegionId.NotFound"),
+        "{}",
+        out.stdout
+    );
     // cn-hangzhou was planned and applied all the same.
     assert_eq!(emu.stats().renewals.len(), 5, "{:?}", emu.stats().renewals);
     assert_eq!(
@@ -393,7 +409,10 @@ fn sigterm_mid_apply_reports_and_a_second_apply_pays_nothing_twice() {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    assert!(events.iter().any(|e| e["type"] == "interrupted"), "{stdout}");
+    assert!(
+        events.iter().any(|e| e["type"] == "interrupted"),
+        "{stdout}"
+    );
     let summary = events.last().expect("events");
     assert_eq!(summary["type"], "summary", "{stdout}");
     assert_eq!(summary["interrupted"], true);
@@ -401,13 +420,20 @@ fn sigterm_mid_apply_reports_and_a_second_apply_pays_nothing_twice() {
     let paid = emu.stats().total_renewals();
     assert!(paid < 5, "the signal landed half-way ({paid} renewed)");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("interrupted: sending no new call"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: sending no new call"),
+        "{stderr}"
+    );
 
     let out = run(renewctl(&emu).args(["apply", "-c", "examples/renewal.yaml", "--auto-approve"]));
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let stats = emu.stats();
     assert_eq!(stats.renewals.len(), 5);
-    assert!(stats.renewals.values().all(|n| *n == 1), "{:?}", stats.renewals);
+    assert!(
+        stats.renewals.values().all(|n| *n == 1),
+        "{:?}",
+        stats.renewals
+    );
     assert_paid_once_per_expiry(&emu);
 }
 
@@ -510,7 +536,8 @@ fn a_saved_plan_is_stale_when_a_protect_tag_was_added_after_review() {
     let out = in_dir(&emu, &dir, &["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
-        out.stderr.contains("i-bp1demo0000000008: its tags or operation locks changed"),
+        out.stderr
+            .contains("i-bp1demo0000000008: its tags or operation locks changed"),
         "{}",
         out.stderr
     );
@@ -534,7 +561,8 @@ fn a_saved_plan_older_than_max_plan_age_is_refused() {
     let out = in_dir(&emu, &dir, &["apply", "plan.json"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("36 hours ago, more than --max-plan-age (24 hours)"),
+        out.stderr
+            .contains("36 hours ago, more than --max-plan-age (24 hours)"),
         "{}",
         out.stderr
     );
@@ -582,12 +610,16 @@ fn a_saved_plan_whose_call_reaches_an_instance_no_change_names_is_refused() {
             .iter_mut()
             .find(|c| c["action"] == "ModifyInstanceAutoRenewAttribute")
             .expect("a status change");
-        let ids = call["params"]["InstanceId"].as_str().unwrap_or("").to_string();
+        let ids = call["params"]["InstanceId"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         call["params"]["InstanceId"] = Value::String(format!("{ids},i-bp1demo0000000012"));
     });
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("names instances") && out.stderr.contains("other than those of its changes"),
+        out.stderr.contains("names instances")
+            && out.stderr.contains("other than those of its changes"),
         "{}",
         out.stderr
     );
@@ -601,6 +633,10 @@ fn a_saved_plan_whose_call_reaches_an_instance_no_change_names_is_refused() {
         call["params"]["ClientToken"] = Value::String("renewctl-forged".to_string());
     });
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("does not match its change"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not match its change"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(emu.stats().requests, planned, "refused before any call");
 }

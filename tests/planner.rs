@@ -773,3 +773,190 @@ fn auto_renewal_after_a_renewal_counts_its_first_charge_from_the_new_expiry() {
     );
     assert!(plan.warnings.is_empty(), "renewed first: not too late");
 }
+
+#[test]
+fn a_managed_instance_locked_for_security_is_an_error_and_the_rest_is_planned() {
+    let mut locked = instance("i-locked", &[("env", "prod")], 100);
+    locked.locks = vec!["security".to_string()];
+    // A financial lock is what an expired instance shows: renewing lifts it; not an error.
+    let mut arrears = instance("i-arrears", &[("team", "k")], -2);
+    arrears.locks = vec!["financial".to_string()];
+    let policies = format!(
+        "{AUTO_YEAR}  - name: keep\n    match: {{tags: {{team: k}}}}\n    renewal: manual\n    min_remaining: 30 days\n"
+    );
+    let plan = plan_with(
+        &policies,
+        &observed(vec![
+            locked,
+            arrears,
+            instance("i-free", &[("env", "prod")], 100),
+        ]),
+    );
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    assert_eq!(plan.errors[0].kind, ProblemKind::SecurityLock);
+    assert_eq!(plan.errors[0].instance_id.as_deref(), Some("i-locked"));
+    assert!(plan.errors[0].reason.contains("locked for security"));
+    let changed: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| c.instance_id.as_str())
+        .collect();
+    assert!(
+        changed.contains(&"i-free") && changed.contains(&"i-arrears"),
+        "{changed:?}"
+    );
+    assert!(!changed.contains(&"i-locked"));
+    assert!(
+        plan.calls
+            .iter()
+            .all(|c| !c.params["InstanceId"].contains("i-locked"))
+    );
+    assert!(plan.observed.iter().all(|o| o.instance_id != "i-locked"));
+}
+
+#[test]
+fn an_instance_whose_answer_cannot_be_read_is_an_error_when_managed_and_a_warning_otherwise() {
+    let mut state = observed(vec![instance("i-ok", &[("env", "prod")], 100)]);
+    for (id, tags) in [
+        ("i-bad", vec![("env", "prod")]),
+        ("i-other", vec![("env", "dev")]),
+    ] {
+        state
+            .unreadable
+            .push(renewctl::observed::UnreadableInstance {
+                region: "cn-hangzhou".into(),
+                instance_id: id.into(),
+                instance_name: String::new(),
+                tags: tags
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                reason: format!(
+                    "subscription instance {id} has an unreadable ExpiredTime \"soon\""
+                ),
+            });
+    }
+    let plan = plan_with(AUTO_YEAR, &state);
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    assert_eq!(plan.errors[0].kind, ProblemKind::Unreadable);
+    assert_eq!(plan.errors[0].instance_id.as_deref(), Some("i-bad"));
+    assert_eq!(plan.errors[0].policies, ["prod"]);
+    assert!(plan.errors[0].reason.contains("unreadable ExpiredTime"));
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.instance_id.as_deref() == Some("i-other")),
+        "{:?}",
+        plan.warnings
+    );
+    assert_eq!(plan.changes[0].instance_id, "i-ok");
+    assert_eq!(plan.summary.managed, 2);
+    assert_eq!(plan.summary.unchanged, 0);
+}
+
+#[test]
+fn an_instance_whose_auto_renew_attribute_could_not_be_read_is_an_error_naming_why() {
+    let mut unknown = instance("i-unknown", &[("env", "prod")], 100);
+    unknown.renewal = None;
+    let mut state = observed(vec![unknown, instance("i-ok", &[("env", "prod")], 100)]);
+    state.attribute_errors.insert(
+        "i-unknown".to_string(),
+        "DescribeInstanceAutoRenewAttribute in cn-hangzhou failed: InternalError".to_string(),
+    );
+    let plan = plan_with(AUTO_YEAR, &state);
+    assert_eq!(plan.errors.len(), 1);
+    assert!(
+        plan.errors[0]
+            .reason
+            .contains("reading it failed: DescribeInstanceAutoRenewAttribute"),
+        "{}",
+        plan.errors[0].reason
+    );
+    assert_eq!(plan.changes.len(), 1);
+}
+
+#[test]
+fn a_region_that_could_not_be_observed_is_an_error_and_ids_there_are_not_called_typos() {
+    let mut state = observed(vec![instance("i-ok", &[("env", "prod")], 100)]);
+    state
+        .failed_regions
+        .push(renewctl::observed::RegionFailure {
+            region: "cn-shanghai".to_string(),
+            reason: "DescribeInstances in cn-shanghai failed: ServiceUnavailable".to_string(),
+        });
+    let policies =
+        format!("{AUTO_YEAR}  - name: pinned\n    match: {{ids: [i-sh]}}\n    renewal: manual\n");
+    let plan = plan_with(&policies, &state);
+    let kinds: Vec<ProblemKind> = plan.errors.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [ProblemKind::NotFound, ProblemKind::RegionUnreadable]
+    );
+    assert!(
+        plan.errors[0]
+            .reason
+            .contains("cn-shanghai could not be read"),
+        "{}",
+        plan.errors[0].reason
+    );
+    assert_eq!(plan.changes.len(), 1);
+}
+
+#[test]
+fn a_fresh_token_is_for_the_named_instance_only_and_an_unused_one_is_a_warning() {
+    let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
+    let config = config(&format!("{HEAD}{policies}"));
+    let options = PlanOptions {
+        token_attempts: [
+            ("i-a".to_string(), renewctl::ecs::TokenAttempt::new(2)),
+            ("i-nothing".to_string(), renewctl::ecs::TokenAttempt::new(3)),
+        ]
+        .into(),
+        ..PlanOptions::default()
+    };
+    let state = observed(vec![
+        instance("i-a", &[("team", "k")], 3),
+        instance("i-b", &[("team", "k")], 3),
+    ]);
+    let plan = plan::plan_with(&config.desired, &state, now(), &config.digest, &options);
+    let token = |id: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.instance_id == id)
+            .and_then(|c| c.client_token.clone())
+            .expect("a renewal")
+    };
+    assert!(token("i-a").starts_with("renewctl-a2-"), "{}", token("i-a"));
+    assert!(!token("i-b").contains("-a"), "{}", token("i-b"));
+    let a = plan
+        .changes
+        .iter()
+        .find(|c| c.instance_id == "i-a")
+        .expect("i-a");
+    assert_eq!(a.token_attempt, Some(2));
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.message.contains("--new-token i-nothing=3")),
+        "{:?}",
+        plan.warnings
+    );
+    // The default plan's tokens are the first attempt's.
+    let plain = plan::plan(&config.desired, &state, now(), &config.digest);
+    assert_ne!(
+        plain.changes[0].client_token.as_deref(),
+        Some(token("i-a").as_str())
+    );
+}
+
+#[test]
+fn the_token_does_not_depend_on_the_period_or_the_policy() {
+    // Two configs that renew one observed expiry by different periods send the same token:
+    // ECS renews once (the second is refused as a mismatch).
+    let short = "  - name: a\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
+    let long = "  - name: b\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 90 days\n    renew_period: 1 month\n";
+    let a = plan_of(short, vec![instance("i-k", &[("team", "k")], 3)]);
+    let b = plan_of(long, vec![instance("i-k", &[("team", "k")], 3)]);
+    assert_ne!(a.changes[0].period, b.changes[0].period);
+    assert_eq!(a.changes[0].client_token, b.changes[0].client_token);
+}

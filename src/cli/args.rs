@@ -388,6 +388,11 @@ pub struct EmulatorArgs {
     /// (the emulator's own work is counted in it, as a real service's is in its round trip).
     #[arg(long, value_name = "DURATION")]
     pub latency: Option<String>,
+    /// How long after a renewal reads keep showing the old expiry, e.g. `10s` (the real API
+    /// shows a renewal only after a delay; the seed walkthrough says about 10 s). Until then
+    /// the instance is still expired in every respect: auto-renewal is refused.
+    #[arg(long, value_name = "DURATION")]
+    pub renewal_lag: Option<String>,
     /// Inject faults: KIND=RATE with KIND one of throttle, error5xx, timeout, drop-after-commit
     /// and RATE between 0 and 1. May be repeated.
     #[arg(long = "fault", value_name = "KIND=RATE")]

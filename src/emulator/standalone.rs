@@ -19,6 +19,12 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
             format!("--latency {text:?}: write a duration such as 20ms, 1s, 1.5s or 250us")
         })?,
     };
+    let renewal_lag = match &args.renewal_lag {
+        None => Duration::ZERO,
+        Some(text) => parse_latency(text).with_context(|| {
+            format!("--renewal-lag {text:?}: write a duration such as 10s, 500ms or 1.5s")
+        })?,
+    };
     let faults = Faults::from_flags(&args.faults).map_err(anyhow::Error::msg)?;
     let rate_limits = args
         .rate_limits
@@ -41,6 +47,7 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
         latency,
         faults,
         rate_limits,
+        renewal_lag,
         ..EmulatorOptions::default()
     };
     let handle = start(fleet, args.listen, options).await.with_context(|| {

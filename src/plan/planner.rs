@@ -417,18 +417,19 @@ pub fn plan_with(
     let (changes, slots): (Vec<Change>, Vec<Slot>) = planned.into_iter().unzip();
     let calls = calls::batch(&changes, &slots);
 
-    let observed_count = observed.instances.len() as u64 + looked_up_count;
+    let observed_count =
+        observed.instances.len() as u64 + observed.unreadable.len() as u64 + looked_up_count;
     let summary = Summary {
         observed: observed_count,
         managed,
-        unmanaged: observed_count - managed,
         skipped,
         to_modify: changes
             .iter()
             .filter(|c| c.action == Action::ModifyAutoRenew)
             .count() as u64,
         to_renew: changes.iter().filter(|c| c.action == Action::Renew).count() as u64,
-        unchanged: managed - skipped - changed - blocked_only - errored,
+        unchanged: managed.saturating_sub(skipped + changed + blocked_only + errored),
+        unmanaged: observed_count.saturating_sub(managed),
         api_calls: calls.len() as u64,
         read_calls: observed.read_calls,
         at_risk: risk.len() as u64,

@@ -497,4 +497,67 @@ mod tests {
             &[hz, ("InstanceId", "i-old"), ("RenewalStatus", "NotRenewal")],
         );
     }
+
+    #[test]
+    fn one_locked_or_refusing_instance_fails_the_whole_call() {
+        let w = world();
+        let both = [
+            ("RegionId", "cn-hangzhou"),
+            ("InstanceId", "i-web1,i-db1"),
+            ("RenewalStatus", "Normal"),
+        ];
+        if let Some(db) = w.write().expect("lock").find_mut("i-db1", now()) {
+            db.security_lock = true;
+        }
+        assert_eq!(
+            err(&w, "ModifyInstanceAutoRenewAttribute", &both),
+            (403, "InstanceLockedForSecurity".to_owned())
+        );
+        if let Some(db) = w.write().expect("lock").find_mut("i-db1", now()) {
+            db.security_lock = false;
+            db.refusal = Some((403, "IncorrectInstanceStatus"));
+        }
+        assert_eq!(
+            err(&w, "ModifyInstanceAutoRenewAttribute", &both),
+            (403, "IncorrectInstanceStatus".to_owned())
+        );
+        // Nothing changed for the other instance of the call.
+        let w = w.read().expect("lock");
+        assert_eq!(
+            w.find("i-web1", now())
+                .map(|i| i.renewal_status.to_string()),
+            Some("AutoRenewal".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_expired_instance_stays_expired_while_its_renewal_lags() {
+        let w = world();
+        ok(
+            &w,
+            "RenewInstance",
+            &[("InstanceId", "i-old"), ("Period", "1")],
+        );
+        if let Some(old) = w.write().expect("lock").find_mut("i-old", now()) {
+            old.hide_renewal(
+                Some(now() - jiff::SignedDuration::from_hours(72)),
+                std::time::Instant::now() + std::time::Duration::from_secs(3600),
+            );
+        }
+        let auto = [
+            ("RegionId", "cn-hangzhou"),
+            ("InstanceId", "i-old"),
+            ("RenewalStatus", "AutoRenewal"),
+            ("Duration", "1"),
+        ];
+        assert_eq!(
+            err(&w, "ModifyInstanceAutoRenewAttribute", &auto),
+            (403, "IncorrectInstanceStatus".to_owned()),
+            "refused while the renewal is not visible"
+        );
+        if let Some(old) = w.write().expect("lock").find_mut("i-old", now()) {
+            old.lagging_expiry = None;
+        }
+        ok(&w, "ModifyInstanceAutoRenewAttribute", &auto);
+    }
 }

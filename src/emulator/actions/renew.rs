@@ -476,4 +476,55 @@ mod tests {
         }
         assert_eq!(expiry(&w, "i-web1"), "2026-12-01T16:00Z", "nothing renewed");
     }
+
+    #[test]
+    fn a_token_of_an_attempt_that_did_not_renew_refuses_other_parameters() {
+        let w = world();
+        w.write().expect("lock").balance = Some(50.0);
+        let one = [
+            ("InstanceId", "i-db1"),
+            ("Period", "1"),
+            ("ClientToken", "tok-held"),
+        ];
+        // db-1 costs 100 a month: the balance cannot pay.
+        assert_eq!(
+            err(&w, "RenewInstance", &one),
+            (403, "InvalidAccountStatus.NotEnoughBalance".to_owned())
+        );
+        w.write().expect("lock").balance = Some(500.0);
+        // Other parameters with that token: refused, although nothing was renewed.
+        assert_eq!(
+            err(
+                &w,
+                "RenewInstance",
+                &[
+                    ("InstanceId", "i-db1"),
+                    ("Period", "2"),
+                    ("ClientToken", "tok-held")
+                ]
+            ),
+            (400, "IdempotentParameterMismatch".to_owned())
+        );
+        // The same parameters again: carried out afresh, and paid from the balance.
+        let (_, effect) = call(&w, "RenewInstance", &one).expect("renewed");
+        let entry = effect.renewed.expect("a renewal");
+        assert_eq!(entry.token.as_deref(), Some("tok-held"));
+        assert_eq!(w.read().expect("lock").balance, Some(400.0));
+    }
+
+    #[test]
+    fn a_locked_instance_is_not_renewed() {
+        let w = world();
+        if let Some(db) = w.write().expect("lock").find_mut("i-db1", now()) {
+            db.security_lock = true;
+        }
+        assert_eq!(
+            err(
+                &w,
+                "RenewInstance",
+                &[("InstanceId", "i-db1"), ("Period", "1")]
+            ),
+            (403, "InstanceLockedForSecurity".to_owned())
+        );
+    }
 }

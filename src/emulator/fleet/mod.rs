@@ -329,6 +329,7 @@ generate: {region: cn-shanghai, count: 5, seed: 7}
     fn semantic_problems_are_all_reported_with_paths() {
         let text = r#"
 access_keys: []
+balance: -5
 regions:
   cn-hangzhou:
     - {id: i-1, expired_time: 2026-12-01T16:00Z, expires_in: 3 days}
@@ -336,6 +337,7 @@ regions:
     - {id: i-3, expires_in: 1 day, charge_type: Yearly, renewal: {status: Forever, period_unit: fortnight}}
     - {id: i-1, expires_in: 1 day}
     - {id: i-5}
+    - {id: i-6, expires_in: 1 day, locks: [security, financial]}
 "#;
         let fields: Vec<String> = problems_of(text).into_iter().map(|p| p.field).collect();
         assert_eq!(
@@ -349,6 +351,8 @@ regions:
                 "regions.cn-hangzhou[2].renewal.period_unit",
                 "regions.cn-hangzhou[3].id",
                 "regions.cn-hangzhou[4]",
+                "regions.cn-hangzhou[5].locks[1]",
+                "balance",
             ]
         );
     }
