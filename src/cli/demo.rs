@@ -28,7 +28,14 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     let fleet = Fleet::from_yaml_str(FLEET)?;
     let config = desired::parse(CONFIG.as_bytes(), "examples/renewal.yaml")?;
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let emulator = emulator::start(fleet, listen, EmulatorOptions::default()).await?;
+    // The real API shows a renewal only after a delay (ecs-api.md §3.6): the demo's emulator
+    // lags too, so the apply below shows the wait before turning auto-renewal on for the
+    // instance it renews from expiry.
+    let options = EmulatorOptions {
+        renewal_lag: std::time::Duration::from_secs(2),
+        ..EmulatorOptions::default()
+    };
+    let emulator = emulator::start(fleet, listen, options).await?;
     let (key_id, key_secret) = emulator.access_key();
 
     let global = GlobalArgs {
