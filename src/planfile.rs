@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::ecs::{ClientToken, TokenAttempt};
 use crate::observed::{InstanceSnapshot, RenewalStatus};
+use crate::plan::calls::{PHASE_AFTER_RENEWAL, PHASE_BEFORE_RENEWAL, PHASE_RENEWAL};
 use crate::plan::{Action, ApiAction, FORMAT_VERSION, ObservedFingerprint, Plan};
 use crate::time::format_api;
 
@@ -73,6 +74,11 @@ pub enum PlanFileError {
         age_hours: i64,
         max_hours: i64,
     },
+    #[error(
+        "{file} says it was made at {created_at}, in the future: check this machine's clock (or \
+         the one that made the plan), then make and review a new plan"
+    )]
+    FromTheFuture { file: String, created_at: String },
 }
 
 /// The checksum of a plan's JSON value (without the checksum key): SHA-256 of its compact
@@ -154,26 +160,27 @@ pub fn read(bytes: &[u8], file: &str) -> Result<Plan, PlanFileError> {
     Ok(plan)
 }
 
-/// Every call carries exactly the changes it names: a status change's ids are its changes'
-/// instances, in its changes' region; a renewal's instance, period and token are its change's,
-/// and the token is the one derived from the instance and the expiry the plan observed.
+/// Every call carries exactly the changes it names: its parameters are those its changes lead
+/// to (the ids of a status change, in its changes' region; a renewal's instance, period and
+/// token, the token derived from the instance and the expiry the plan observed); each change is
+/// carried by exactly one call, in the phase its action runs in; an instance is renewed at most
+/// once; every changed instance is one the plan observed (so the staleness check reads it).
 fn check_calls(plan: &Plan) -> Result<(), String> {
     let observed: BTreeMap<&str, &ObservedFingerprint> = plan
         .observed
         .iter()
         .map(|o| (o.instance_id.as_str(), o))
         .collect();
+    let mut carried = vec![0u32; plan.changes.len()];
+    let mut renewed: BTreeSet<&str> = BTreeSet::new();
     for (number, call) in plan.calls.iter().enumerate() {
         let which = format!("call {} ({})", number + 1, call.action);
-        if call.changes.is_empty() {
-            return Err(format!("{which} carries no change"));
-        }
-        let mut ids: Vec<&str> = Vec::new();
         for &index in &call.changes {
             let change = plan
                 .changes
                 .get(index)
                 .ok_or_else(|| format!("{which} refers to a change that does not exist"))?;
+            carried[index] += 1;
             if change.region != call.region {
                 return Err(format!(
                     "{which} is sent to {} but carries a change of {}",
@@ -181,15 +188,19 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
                 ));
             }
             let fits = matches!(
-                (call.action, change.action),
-                (ApiAction::RenewInstance, Action::Renew)
+                (call.action, change.action, call.phase),
+                (ApiAction::RenewInstance, Action::Renew, PHASE_RENEWAL)
                     | (
                         ApiAction::ModifyInstanceAutoRenewAttribute,
-                        Action::ModifyAutoRenew
+                        Action::ModifyAutoRenew,
+                        PHASE_BEFORE_RENEWAL | PHASE_AFTER_RENEWAL
                     )
             );
             if !fits {
-                return Err(format!("{which} carries a {:?} change", change.action));
+                return Err(format!(
+                    "{which} in phase {} carries a {:?} change",
+                    call.phase, change.action
+                ));
             }
             if !observed.contains_key(change.instance_id.as_str()) {
                 return Err(format!(
@@ -197,25 +208,28 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
                     change.instance_id
                 ));
             }
-            ids.push(&change.instance_id);
         }
-        let sent: Vec<&str> = call
-            .params
-            .get("InstanceId")
-            .map(|list| list.split(',').collect())
-            .unwrap_or_default();
-        let (mut sent_sorted, mut ids_sorted) = (sent.clone(), ids.clone());
-        sent_sorted.sort_unstable();
-        ids_sorted.sort_unstable();
-        if sent_sorted != ids_sorted {
+        let expected = crate::plan::calls::expected_params(call, &plan.changes)
+            .map_err(|why| format!("{which}: {why}"))?;
+        if expected != call.params {
             return Err(format!(
-                "{which} names instances ({}) other than those of its changes ({})",
-                sent.join(","),
-                ids.join(",")
+                "{which} names instances or parameters other than those of its changes \
+                 (sends {}; its changes lead to {})",
+                describe(&call.params),
+                describe(&expected)
             ));
         }
         if call.action == ApiAction::RenewInstance {
+            if call.changes.len() != 1 {
+                return Err(format!("{which} carries {} renewals", call.changes.len()));
+            }
             let change = &plan.changes[call.changes[0]];
+            if !renewed.insert(change.instance_id.as_str()) {
+                return Err(format!(
+                    "{which} renews {} a second time",
+                    change.instance_id
+                ));
+            }
             let token = change.before.expired_time.map(|expiry| {
                 ClientToken::for_renewal(
                     &change.instance_id,
@@ -223,27 +237,43 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
                     TokenAttempt::new(change.token_attempt.unwrap_or(1)),
                 )
             });
-            let param = |name: &str| call.params.get(name).map(String::as_str);
-            let token_ok = token.as_ref().map(ClientToken::as_str) == param("ClientToken")
-                && change.client_token.as_deref() == param("ClientToken");
-            let period_ok = change.period.map(|p| p.to_string()).as_deref() == param("Period")
-                && change.period_unit.as_deref() == param("PeriodUnit");
+            let token_ok =
+                token.as_ref().map(ClientToken::as_str) == change.client_token.as_deref();
             let observed_ok = observed
                 .get(change.instance_id.as_str())
                 .is_some_and(|o| Some(o.expired_time) == change.before.expired_time);
-            if !token_ok || !period_ok || !observed_ok {
+            if !token_ok || !observed_ok {
                 return Err(format!(
-                    "{which} for {} does not match its change (period, unit, or the token derived \
-                     from the observed expiry)",
+                    "{which} for {} does not match its change (the token must be derived from \
+                     the expiry the plan observed)",
                     change.instance_id
                 ));
             }
         }
     }
+    if let Some(index) = carried.iter().position(|&n| n != 1) {
+        return Err(format!(
+            "change {} ({}) is carried by {} calls; each change is carried by one",
+            index + 1,
+            plan.changes[index].instance_id,
+            carried[index]
+        ));
+    }
     Ok(())
 }
 
-/// Refuses a plan made more than `max_age` before `now`.
+fn describe(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// How far in the future a plan's `created_at` may lie (clock skew between machines).
+const FUTURE_SKEW_SECS: i64 = 300;
+
+/// Refuses a plan made more than `max_age` before `now`, or dated in the future.
 pub fn check_age(
     plan: &Plan,
     file: &str,
@@ -251,6 +281,14 @@ pub fn check_age(
     max_age: std::time::Duration,
 ) -> Result<(), PlanFileError> {
     let age = now.duration_since(plan.created_at);
+    // A plan dated in the future (a skewed clock, an edited file) never ages: refused too,
+    // beyond a few minutes of clock skew.
+    if age.as_secs() < -FUTURE_SKEW_SECS {
+        return Err(PlanFileError::FromTheFuture {
+            file: file.to_string(),
+            created_at: format_api(plan.created_at),
+        });
+    }
     if age.as_secs() > 0 && age.unsigned_abs() > max_age {
         return Err(PlanFileError::TooOld {
             file: file.to_string(),
@@ -374,7 +412,7 @@ pub fn verdict(
                     "it is gone (released or deleted since the plan)".to_string(),
                 ]),
                 (Some(before), Some(now)) => {
-                    if now.fingerprint() == before.fingerprint {
+                    if now.fingerprint() == before.fingerprint && facts_hold(before, now) {
                         Freshness::Unchanged
                     } else if matches_planned_outcome(plan, &id, now) {
                         Freshness::AlreadyApplied
@@ -411,6 +449,20 @@ pub fn verdict(
             })
             .collect(),
     )
+}
+
+/// The facts the plan recorded beside the fingerprint (and derived its tokens and changes from)
+/// are the fresh ones too: a file whose fingerprint and facts disagree is not trusted.
+fn facts_hold(before: &ObservedFingerprint, now: &InstanceSnapshot) -> bool {
+    let minutes = |t: jiff::Timestamp| t.as_second().div_euclid(60);
+    let renewal = now.renewal.as_ref();
+    minutes(before.expired_time) == minutes(now.expired_time)
+        && before.renewal_status.as_ref() == renewal.map(|r| &r.status)
+        && before.duration == renewal.map(|r| r.duration)
+        && before.period_unit.as_deref().map(str::to_ascii_lowercase)
+            == renewal.map(|r| r.period_unit.to_ascii_lowercase())
+        && before.charge_type == now.charge_type.as_api()
+        && before.status == now.status
 }
 
 /// Is `now` the state the plan's changes lead `id` to?

@@ -85,14 +85,15 @@ pub fn pause(options: &VerifyOptions, round: u32) -> Duration {
         .min(options.max_pause)
 }
 
-/// Reads `watches` again until every expiry has moved or the time bound is reached; `stop`
-/// ends the watch early (an interrupted apply). With a zero bound nothing is read and every
-/// verdict is "not yet visible".
+/// Reads `watches` again until every expiry has moved or the time bound is reached. `stop`
+/// ends the watch early (an interrupted apply): no new round starts, and reads in flight get
+/// the grace it comes with. With a zero bound nothing is read and every verdict is "not yet
+/// visible".
 pub async fn watch<A: EcsApi>(
     api: &A,
     watches: &[Watch],
     options: &VerifyOptions,
-    stop: Option<&crate::apply::Stop>,
+    stop: Option<(&crate::apply::Stop, Duration)>,
 ) -> Sightings {
     let started = Instant::now();
     let mut sightings = Sightings {
@@ -123,7 +124,20 @@ pub async fn watch<A: EcsApi>(
                 async move { (chunk.to_vec(), api.describe_instances(&query).await) }
             })
         });
-        let answers = join_all(reads).await;
+        let answers = match stop {
+            None => join_all(reads).await,
+            Some((stop, grace)) => {
+                let give_up = async {
+                    stop.requested().await;
+                    tokio::time::sleep(grace).await;
+                };
+                tokio::select! {
+                    biased;
+                    answers = join_all(reads) => answers,
+                    () = give_up => break,
+                }
+            }
+        };
         let mut seen: BTreeMap<String, Timestamp> = BTreeMap::new();
         let mut failed: BTreeMap<String, String> = BTreeMap::new();
         for (ids, answer) in answers {
@@ -164,7 +178,7 @@ pub async fn watch<A: EcsApi>(
             .iter()
             .filter(|v| !v.is_visible())
             .count();
-        if pending == 0 || stop.is_some_and(|s| s.is_requested()) {
+        if pending == 0 || stop.is_some_and(|(s, _)| s.is_requested()) {
             break;
         }
         round += 1;
@@ -178,7 +192,7 @@ pub async fn watch<A: EcsApi>(
             "renewals not yet visible; reading again"
         );
         match stop {
-            Some(stop) => {
+            Some((stop, _)) => {
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = stop.requested() => break,
@@ -439,7 +453,13 @@ mod tests {
         let api = api(Duration::from_secs(3600));
         let stop = crate::apply::Stop::new();
         stop.request();
-        let s = watch(&api, &watches(&[("r1", 1)]), &options(60), Some(&stop)).await;
+        let s = watch(
+            &api,
+            &watches(&[("r1", 1)]),
+            &options(60),
+            Some((&stop, Duration::from_secs(5))),
+        )
+        .await;
         assert_eq!(s.reads, 1, "one round, then no more");
     }
 

@@ -537,9 +537,11 @@ fn the_schema_refuses_exactly_what_renewctl_refuses() {
         })
         .unwrap();
     // Both verdicts must actually occur, or the property says nothing.
+    // About 3% of the generated files are valid (17 to 46 of 1,024 in six runs): a bound of 20
+    // failed one run in three; 5 still proves both verdicts occur.
     let (accepted, refused) = (accepted.get(), refused.get());
     assert!(
-        accepted > 20 && refused > 20,
+        accepted >= 5 && refused >= 5,
         "{accepted} accepted, {refused} refused"
     );
 }

@@ -567,6 +567,21 @@ fn a_saved_plan_older_than_max_plan_age_is_refused() {
         out.stderr
     );
     assert_eq!(emu.stats().requests, planned, "refused before any call");
+    // Dated in the future (a skewed clock, an edited file): it would never age; refused too.
+    let mut future: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("plan")).expect("json");
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
+    future["created_at"] =
+        Value::String(later.round(jiff::Unit::Second).expect("round").to_string());
+    std::fs::write(&path, resigned(future)).expect("written");
+    let out = in_dir(&emu, &dir, &["apply", "plan.json"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("in the future"), "{}", out.stderr);
+    // Back to a day and a half: a longer --max-plan-age accepts it.
+    let mut value: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("plan")).expect("json");
+    value["created_at"] = Value::String(old.round(jiff::Unit::Second).expect("round").to_string());
+    std::fs::write(&path, resigned(value)).expect("written");
     let out = in_dir(&emu, &dir, &["apply", "plan.json", "--max-plan-age", "2d"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
@@ -623,14 +638,17 @@ fn a_saved_plan_whose_call_reaches_an_instance_no_change_names_is_refused() {
         "{}",
         out.stderr
     );
-    // A renewal with a token of its own (it could pay again).
+    // A renewal with a token of its own, in the call and its change (it could pay again).
     let out = crafted(&|plan| {
-        let calls = plan["calls"].as_array_mut().expect("calls");
-        let call = calls
-            .iter_mut()
-            .find(|c| c["action"] == "RenewInstance")
-            .expect("a renewal");
-        call["params"]["ClientToken"] = Value::String("renewctl-forged".to_string());
+        let index = renewal_change(plan);
+        for call in plan["calls"].as_array_mut().expect("calls") {
+            if call["action"] == "RenewInstance"
+                && call["changes"][0].as_u64() == Some(index as u64)
+            {
+                call["params"]["ClientToken"] = Value::String("renewctl-forged".to_string());
+            }
+        }
+        plan["changes"][index]["client_token"] = Value::String("renewctl-forged".to_string());
     });
     assert_eq!(out.code, 1);
     assert!(
@@ -638,5 +656,93 @@ fn a_saved_plan_whose_call_reaches_an_instance_no_change_names_is_refused() {
         "{}",
         out.stderr
     );
+    // A second renewal of one instance from the same expiry, with a correctly derived fresh
+    // token of its own: two tokens would pay twice.
+    let out = crafted(&|plan| {
+        let index = renewal_change(plan);
+        let call = plan["calls"]
+            .as_array()
+            .and_then(|calls| {
+                calls.iter().find(|c| {
+                    c["action"] == "RenewInstance" && c["changes"][0].as_u64() == Some(index as u64)
+                })
+            })
+            .cloned()
+            .expect("its call");
+        let mut change = plan["changes"][index].clone();
+        let (id, expiry) = id_and_expiry(&change);
+        let token = renewctl::ecs::ClientToken::for_renewal(
+            &id,
+            expiry,
+            renewctl::ecs::TokenAttempt::new(2),
+        )
+        .into_string();
+        change["client_token"] = Value::String(token.clone());
+        change["token_attempt"] = Value::from(2);
+        let changes = plan["changes"].as_array_mut().expect("changes");
+        changes.push(change);
+        let new_index = changes.len() - 1;
+        let mut second = call;
+        second["params"]["ClientToken"] = Value::String(token);
+        second["changes"] = Value::from(vec![new_index]);
+        plan["calls"].as_array_mut().expect("calls").push(second);
+    });
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("a second time"), "{}", out.stderr);
     assert_eq!(emu.stats().requests, planned, "refused before any call");
+    // The observed expiry rewritten (with the token derived from it) but the fingerprint kept:
+    // the fresh read disagrees with the recorded facts, so the plan is stale.
+    let out = crafted(&|plan| {
+        let index = renewal_change(plan);
+        let (id, real) = id_and_expiry(&plan["changes"][index]);
+        let fake = real - jiff::SignedDuration::from_mins(1);
+        let fake_text = renewctl::time::format_api(fake);
+        let token =
+            renewctl::ecs::ClientToken::for_renewal(&id, fake, renewctl::ecs::TokenAttempt::FIRST)
+                .into_string();
+        plan["changes"][index]["before"]["expired_time"] = Value::String(fake_text.clone());
+        plan["changes"][index]["client_token"] = Value::String(token.clone());
+        for call in plan["calls"].as_array_mut().expect("calls") {
+            if call["action"] == "RenewInstance"
+                && call["changes"][0].as_u64() == Some(index as u64)
+            {
+                call["params"]["ClientToken"] = Value::String(token.clone());
+            }
+        }
+        for observed in plan["observed"].as_array_mut().expect("observed") {
+            if observed["instance_id"] == id.as_str() {
+                observed["expired_time"] = Value::String(fake_text.clone());
+            }
+        }
+    });
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("is stale") && out.stderr.contains("expiry moved"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(emu.stats().mutating_requests, 0, "nothing was sent");
+}
+
+/// The index of the first renewal change of a plan JSON.
+fn renewal_change(plan: &Value) -> usize {
+    plan["changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().position(|c| c["action"] == "renew"))
+        .expect("a renewal")
+}
+
+/// A change's instance and the expiry it was planned from.
+fn id_and_expiry(change: &Value) -> (String, jiff::Timestamp) {
+    let id = change["instance_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let expiry = renewctl::time::parse_api(
+        change["before"]["expired_time"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("an expiry");
+    (id, expiry)
 }

@@ -39,7 +39,7 @@ use crate::ecs::codes;
 use crate::plan::calls::{PHASE_AFTER_RENEWAL, PHASE_BEFORE_RENEWAL, PHASE_RENEWAL};
 use crate::plan::{Action, ApiAction, Call, Plan};
 use crate::verify::{self, Checked, RenewalCheck, Verdict, Verification, VerifyOptions, Watch};
-use split::{LagRetry, execute_modify, sub_call};
+use split::{Known, LagRetry, execute_modify, sub_call};
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,10 +205,10 @@ pub async fn apply<A: EcsApi>(
     apply_with(api, plan, &ApplyOptions::default(), &Stop::new(), on_event).await
 }
 
-/// Whether a call's result arrived, and which.
+/// Whether a call was sent (its outcomes are in `Known`).
 enum Launch {
     NotSent,
-    Done(Vec<(usize, Outcome)>, u64),
+    Done,
 }
 
 type Deadline<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -294,9 +294,10 @@ pub async fn apply_with<A: EcsApi>(
 
         let slots = Semaphore::new(options.parallelism.max(1));
         let in_flight: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+        let known = Known::default();
         let mut running = FuturesUnordered::new();
         for (n, call) in calls.iter().enumerate() {
-            let (slots, in_flight, lag_retry) = (&slots, &in_flight, &lag_retry);
+            let (slots, in_flight, lag_retry, known) = (&slots, &in_flight, &lag_retry, &known);
             running.push(async move {
                 let Ok(_slot) = slots.acquire().await else {
                     return (n, Launch::NotSent);
@@ -308,8 +309,8 @@ pub async fn apply_with<A: EcsApi>(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(n);
-                let (outcomes, extra) = run_call(api, plan, call, lag_retry).await;
-                (n, Launch::Done(outcomes, extra))
+                run_call(api, plan, call, lag_retry, stop, known).await;
+                (n, Launch::Done)
             });
         }
         let mut finished: BTreeSet<usize> = BTreeSet::new();
@@ -335,6 +336,8 @@ pub async fn apply_with<A: EcsApi>(
                 on_event(ApplyEvent::Interrupted);
             }
             let next = tokio::select! {
+                // An answer that is ready wins over the end of the grace.
+                biased;
                 next = running.next() => next,
                 () = &mut deadline, if !gave_up => {
                     gave_up = true;
@@ -353,30 +356,37 @@ pub async fn apply_with<A: EcsApi>(
                         finish(&mut report, index, Outcome::Skipped { why }, &mut on_event);
                     }
                 }
-                Launch::Done(outcomes, extra) => {
+                Launch::Done => {
                     if !announced.contains(&n) {
                         announced.insert(n);
                         for &index in &calls[n].changes {
                             on_event(ApplyEvent::Started(index));
                         }
                     }
-                    report.extra_calls += extra;
-                    for (index, outcome) in outcomes {
+                    for &index in &calls[n].changes {
+                        let outcome = known.outcome(index).unwrap_or_else(|| Outcome::Unknown {
+                            error: "no outcome was recorded for this change".to_string(),
+                            code: None,
+                        });
                         finish(&mut report, index, outcome, &mut on_event);
                     }
                 }
             }
         }
         drop(running);
+        report.extra_calls += known.extra_calls();
         if gave_up {
-            // The grace is over: what is still in flight may or may not have been done.
+            // The grace is over: what is still in flight may or may not have been done; what
+            // its parts already answered is kept.
             let sent = in_flight.into_inner().unwrap_or_else(|p| p.into_inner());
             for (n, call) in calls.iter().enumerate() {
                 if finished.contains(&n) {
                     continue;
                 }
                 for &index in &call.changes {
-                    let outcome = if sent.contains(&n) {
+                    let outcome = if let Some(outcome) = known.outcome(index) {
+                        outcome
+                    } else if sent.contains(&n) {
                         Outcome::Unknown {
                             error: "apply was interrupted while this call was in flight: it may \
                                     have been carried out"
@@ -393,15 +403,15 @@ pub async fn apply_with<A: EcsApi>(
             }
         }
     }
-    report.interrupted = stop.is_requested();
-
-    if !report.interrupted && !options.lag.timeout.is_zero() {
+    if !stop.is_requested() && !options.lag.timeout.is_zero() {
         let verification = verify_renewals(api, plan, &report, &seen, options, stop).await;
         if !verification.checks.is_empty() {
             on_event(ApplyEvent::Verified(&verification));
             report.verification = Some(verification);
         }
     }
+    // After the verification: a stop requested during it cut it short.
+    report.interrupted = stop.is_requested();
     report
 }
 
@@ -554,7 +564,13 @@ async fn wait_for_renewals<A: EcsApi>(
     on_event(ApplyEvent::WaitingForRenewals {
         instances: watches.len(),
     });
-    let sightings = verify::watch(api, &watches, &options.lag, Some(stop)).await;
+    let sightings = verify::watch(
+        api,
+        &watches,
+        &options.lag,
+        Some((stop, options.stop_grace)),
+    )
+    .await;
     for (&r, verdict) in order.iter().zip(&sightings.verdicts) {
         seen.insert(r, verdict.clone());
     }
@@ -603,25 +619,25 @@ fn watch_of(plan: &Plan, change: usize) -> Option<Watch> {
     })
 }
 
-/// Sends one call: a renewal as planned, an auto-renew change with splitting. Returns the
-/// outcome of each change it carries and the calls sent beyond it.
+/// Sends one call: a renewal as planned, an auto-renew change with splitting. The outcome of
+/// each change it carries, and the calls sent beyond it, go to `known`.
 async fn run_call<A: EcsApi>(
     api: &A,
     plan: &Plan,
     call: &Call,
     lag: &LagRetry,
-) -> (Vec<(usize, Outcome)>, u64) {
+    stop: &Stop,
+    known: &Known,
+) {
     match call.action {
         ApiAction::RenewInstance => {
             let outcome = renewal_outcome(api.execute(call).await);
-            (
-                call.changes.iter().map(|&i| (i, outcome.clone())).collect(),
-                0,
-            )
+            for &index in &call.changes {
+                known.record(index, outcome.clone());
+            }
         }
         ApiAction::ModifyInstanceAutoRenewAttribute => {
-            let split = execute_modify(api, call, &plan.changes, lag).await;
-            (split.outcomes, split.extra_calls)
+            execute_modify(api, call, &plan.changes, lag, stop, known).await;
         }
     }
 }
@@ -692,7 +708,13 @@ async fn verify_renewals<A: EcsApi>(
             before: checks[n].before,
         })
         .collect();
-    let sightings = verify::watch(api, &watches, &options.lag, Some(stop)).await;
+    let sightings = verify::watch(
+        api,
+        &watches,
+        &options.lag,
+        Some((stop, options.stop_grace)),
+    )
+    .await;
     for (&n, verdict) in pending.iter().zip(sightings.verdicts) {
         checks[n].verdict = verdict;
     }

@@ -13,13 +13,15 @@
 //! (`IncorrectInstanceStatus`) while its renewal is not visible (renewal lag): such instances,
 //! and only they, are sent again alone, with a doubling pause, until the lag deadline.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use tokio::time::Instant;
 
-use super::Outcome;
+use super::{Outcome, Stop};
 use crate::cloud::{ApiError, CallOutcome, EcsApi};
 use crate::ecs::codes;
 use crate::plan::{Call, Change};
@@ -35,11 +37,44 @@ pub(crate) struct LagRetry {
     pub max_pause: Duration,
 }
 
-/// The outcome of each change a call carries, and the calls sent beyond the planned one.
+/// What is known so far of the calls of an apply, written as each answer comes: an
+/// interrupted apply that gives up on a call in flight keeps what its parts already answered,
+/// and counts the calls they sent.
 #[derive(Debug, Default)]
-pub(crate) struct Split {
-    pub outcomes: Vec<(usize, Outcome)>,
-    pub extra_calls: u64,
+pub(crate) struct Known {
+    outcomes: Mutex<BTreeMap<usize, Outcome>>,
+    extra_calls: AtomicU64,
+}
+
+impl Known {
+    pub(crate) fn record(&self, index: usize, outcome: Outcome) {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(index, outcome);
+    }
+
+    pub(crate) fn outcome(&self, index: usize) -> Option<Outcome> {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&index)
+            .cloned()
+    }
+
+    fn sent_extra(&self, calls: u64) {
+        self.extra_calls.fetch_add(calls, Ordering::Relaxed);
+    }
+
+    pub(crate) fn extra_calls(&self) -> u64 {
+        self.extra_calls.load(Ordering::Relaxed)
+    }
+}
+
+fn not_sent() -> Outcome {
+    Outcome::Skipped {
+        why: "not sent: apply was interrupted".to_string(),
+    }
 }
 
 /// `call` restricted to the changes `members` (indices into the plan's changes).
@@ -56,18 +91,26 @@ pub(crate) fn sub_call(call: &Call, members: &[usize], changes: &[Change]) -> Ca
 }
 
 /// Sends a ModifyInstanceAutoRenewAttribute call, splitting it past refusals of single
-/// instances.
+/// instances; each change's outcome, and each call beyond the planned one, goes to `known` as
+/// soon as it is known. Once `stop` is requested no further part is sent.
 pub(crate) async fn execute_modify<A: EcsApi>(
     api: &A,
     call: &Call,
     changes: &[Change],
     lag: &LagRetry,
-) -> Split {
-    let mut split = Split::default();
+    stop: &Stop,
+    known: &Known,
+) {
     let mut level = vec![call.changes.clone()];
     let mut first = true;
     let mut refused_while_lagging: Vec<(usize, ApiError)> = Vec::new();
     while !level.is_empty() {
+        if !first && stop.is_requested() {
+            for &member in level.iter().flatten() {
+                known.record(member, not_sent());
+            }
+            break;
+        }
         let sends = level.iter().map(|members| {
             let sub = if first {
                 call.clone()
@@ -76,17 +119,19 @@ pub(crate) async fn execute_modify<A: EcsApi>(
             };
             async move { api.execute(&sub).await }
         });
-        let answers = join_all(sends).await;
         if !first {
-            split.extra_calls += answers.len() as u64;
+            known.sent_extra(level.len() as u64);
         }
+        let answers = join_all(sends).await;
         first = false;
         let mut next = Vec::new();
         for (members, answer) in level.into_iter().zip(answers) {
             match answer {
-                Ok(done) => split
-                    .outcomes
-                    .extend(members.iter().map(|&i| (i, succeeded(&done)))),
+                Ok(done) => {
+                    for &member in &members {
+                        known.record(member, succeeded(&done));
+                    }
+                }
                 Err(error)
                     if error.code().is_some_and(codes::is_instance_specific)
                         && members.len() > 1 =>
@@ -107,21 +152,24 @@ pub(crate) async fn execute_modify<A: EcsApi>(
                 }
                 Err(error) => {
                     let outcome = failed(&error);
-                    split
-                        .outcomes
-                        .extend(members.iter().map(|&i| (i, outcome.clone())));
+                    for &member in &members {
+                        known.record(member, outcome.clone());
+                    }
                 }
             }
         }
         level = next;
     }
-    for (member, error) in refused_while_lagging {
-        let (outcome, sent) = retry_while_lagging(api, call, member, changes, lag, error).await;
-        split.extra_calls += sent;
-        split.outcomes.push((member, outcome));
-    }
-    split.outcomes.sort_by_key(|(i, _)| *i);
-    split
+    // Each instance waits for its own renewal: their retries run side by side, so one that
+    // never shows does not use up the others' time.
+    let retries = refused_while_lagging
+        .into_iter()
+        .map(|(member, error)| async move {
+            let outcome =
+                retry_while_lagging(api, call, member, changes, lag, error, stop, known).await;
+            known.record(member, outcome);
+        });
+    join_all(retries).await;
 }
 
 /// Splits `members` after a refusal: the one id the message names against the rest, or halves.
@@ -156,8 +204,9 @@ fn mentions(message: &str, id: &str) -> bool {
 }
 
 /// Sends the change of `member` alone again, with a doubling pause, while ECS refuses it for
-/// a renewal it does not show yet and the lag deadline allows. Returns its outcome and the
-/// calls sent.
+/// a renewal it does not show yet, the lag deadline allows and no stop is requested. Returns its
+/// outcome; each call sent is counted in `known`.
+#[allow(clippy::too_many_arguments)]
 async fn retry_while_lagging<A: EcsApi>(
     api: &A,
     call: &Call,
@@ -165,24 +214,28 @@ async fn retry_while_lagging<A: EcsApi>(
     changes: &[Change],
     lag: &LagRetry,
     mut last: ApiError,
-) -> (Outcome, u64) {
+    stop: &Stop,
+    known: &Known,
+) -> Outcome {
     let Some(deadline) = lag.deadline else {
-        return (failed(&last), 0);
+        return failed(&last);
     };
     let single = sub_call(call, &[member], changes);
     let mut pause = lag.first_pause;
-    let mut sent = 0;
     while Instant::now() + pause <= deadline {
-        tokio::time::sleep(pause).await;
-        sent += 1;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = stop.requested() => return failed(&last),
+        }
+        known.sent_extra(1);
         match api.execute(&single).await {
-            Ok(done) => return (succeeded(&done), sent),
+            Ok(done) => return succeeded(&done),
             Err(error) if error.code() == Some(codes::INCORRECT_STATUS) => last = error,
-            Err(error) => return (failed(&error), sent),
+            Err(error) => return failed(&error),
         }
         pause = (pause * 2).min(lag.max_pause);
     }
-    (failed(&last), sent)
+    failed(&last)
 }
 
 fn succeeded(done: &CallOutcome) -> Outcome {

@@ -403,6 +403,7 @@ fn outcome_word(error: &ApiError) -> &'static str {
         ApiError::Transport { .. } => "no-answer",
         ApiError::Decode { .. } => "unexpected-answer",
         ApiError::Config(_) => "not-sent",
+        ApiError::AfterAmbiguous { .. } => "ambiguous",
     }
 }
 

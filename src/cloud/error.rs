@@ -55,6 +55,13 @@ pub enum ApiError {
     /// The request could not be built (bad endpoint, missing credentials…).
     #[error("{0}")]
     Config(String),
+    /// The last attempt failed plainly, but an earlier one may have been carried out (it got no
+    /// answer, or a server error): the outcome of the request is unknown.
+    #[error("{last}; an earlier attempt may have been carried out ({earlier})")]
+    AfterAmbiguous {
+        earlier: String,
+        last: Box<ApiError>,
+    },
 }
 
 impl ApiError {
@@ -67,6 +74,7 @@ impl ApiError {
             ApiError::Transport { .. } => ErrorClass::Transient,
             ApiError::Decode { http_status, .. } if *http_status >= 500 => ErrorClass::Server,
             ApiError::Decode { .. } | ApiError::Config(_) => ErrorClass::Client,
+            ApiError::AfterAmbiguous { last, .. } => last.class(),
         }
     }
 
@@ -74,6 +82,7 @@ impl ApiError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ApiError::Service { code, .. } => Some(code),
+            ApiError::AfterAmbiguous { last, .. } => last.code(),
             _ => None,
         }
     }
@@ -82,6 +91,7 @@ impl ApiError {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             ApiError::Service { request_id, .. } => Some(request_id),
+            ApiError::AfterAmbiguous { last, .. } => last.request_id(),
             _ => None,
         }
     }
@@ -90,6 +100,7 @@ impl ApiError {
     pub fn message(&self) -> Option<&str> {
         match self {
             ApiError::Service { message, .. } => Some(message),
+            ApiError::AfterAmbiguous { last, .. } => last.message(),
             _ => None,
         }
     }
@@ -101,6 +112,7 @@ impl ApiError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             ApiError::Transport { .. } | ApiError::Decode { .. } => true,
+            ApiError::AfterAmbiguous { .. } => true,
             ApiError::Config(_) => false,
             ApiError::Service { code, .. } => {
                 crate::ecs::codes::is_processing(code) || self.class() == ErrorClass::Server

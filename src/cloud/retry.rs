@@ -164,7 +164,10 @@ impl From<ApiError> for Failure {
 }
 
 /// Runs `attempt(1)`, `attempt(2)`, … under `policy` until one succeeds or the policy says stop;
-/// then returns the last error.
+/// then returns the last error. When an earlier attempt's fate was ambiguous (it may have been
+/// carried out: no answer, a server error) and the last one's is not (throttled, refused), the
+/// error says so ([`ApiError::AfterAmbiguous`]): a renewal must then be reported as possibly
+/// paid, never as plainly refused.
 pub async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     action: &str,
@@ -178,14 +181,25 @@ where
 {
     let started = tokio::time::Instant::now();
     let mut number = 1;
+    let mut ambiguous: Option<String> = None;
+    let last = |error: ApiError, ambiguous: &Option<String>| match ambiguous {
+        Some(earlier) if !error.is_ambiguous() => ApiError::AfterAmbiguous {
+            earlier: earlier.clone(),
+            last: Box::new(error),
+        },
+        _ => error,
+    };
     loop {
         let failure = match attempt(number).await {
             Ok(answer) => return Ok(answer),
             Err(failure) => failure,
         };
+        if ambiguous.is_none() && failure.error.is_ambiguous() {
+            ambiguous = Some(failure.error.to_string());
+        }
         let class = failure.error.class();
         if !policy.should_retry(action, params_have_client_token, class, number) {
-            return Err(failure.error);
+            return Err(last(failure.error, &ambiguous));
         }
         let wait = policy.delay(number, class, failure.retry_after, random01());
         if started.elapsed() + wait > policy.time_budget {
@@ -195,7 +209,7 @@ where
                 "not retrying: the wait would end past the {:?} time budget",
                 policy.time_budget
             );
-            return Err(failure.error);
+            return Err(last(failure.error, &ambiguous));
         }
         tracing::info!(
             action,

@@ -237,3 +237,46 @@ async fn the_time_budget_stops_a_wait_that_would_overrun_it() {
     assert_eq!(result.expect_err("budget spent").code(), Some("Throttling"));
     assert_eq!((made, spent), (2, ms(3000)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_plain_last_error_after_an_ambiguous_attempt_stays_ambiguous() {
+    // The first attempt got no answer (it may have renewed); the retries were throttled until
+    // the budget ran out. The error must not read as "refused": the renewal may have been paid.
+    let p = RetryPolicy {
+        max_attempts: 3,
+        ..policy()
+    };
+    let (result, made, _) = drive(
+        &p,
+        "RenewInstance",
+        true,
+        vec![
+            (dropped(), None),
+            (service("Throttling.User", 400), None),
+            (service("Throttling.User", 400), None),
+        ],
+    )
+    .await;
+    let err = result.expect_err("gives up");
+    assert_eq!(made, 3);
+    assert!(err.is_ambiguous(), "{err:?}");
+    assert!(matches!(err, ApiError::AfterAmbiguous { .. }), "{err:?}");
+    assert_eq!(err.code(), Some("Throttling.User"));
+    assert!(
+        err.to_string()
+            .contains("an earlier attempt may have been carried out")
+    );
+    // Plain refusals all along stay plain.
+    let (result, _, _) = drive(
+        &p,
+        "RenewInstance",
+        true,
+        vec![
+            (service("Throttling.User", 400), None),
+            (service("Throttling.User", 400), None),
+            (service("Throttling.User", 400), None),
+        ],
+    )
+    .await;
+    assert!(!result.expect_err("gives up").is_ambiguous());
+}

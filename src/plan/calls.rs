@@ -87,17 +87,7 @@ pub fn batch(changes: &[Change], slots: &[Slot]) -> Vec<Call> {
         match change.action {
             Action::Renew => calls.push(renew_call(index, change)),
             Action::ModifyAutoRenew => {
-                let key = ModifyKey {
-                    region: change.region.clone(),
-                    status: change
-                        .after
-                        .renewal_status
-                        .as_ref()
-                        .map(|s| s.as_api().to_string())
-                        .unwrap_or_default(),
-                    duration: change.after.duration,
-                    unit: change.after.period_unit.clone(),
-                };
+                let key = modify_key(change);
                 let lane = match slot {
                     Slot::BeforeRenewal => 0,
                     Slot::AfterRenewal | Slot::Renewal => 1,
@@ -140,6 +130,55 @@ pub fn batch(changes: &[Change], slots: &[Slot]) -> Vec<Call> {
         ))
     });
     calls
+}
+
+/// The parameters `call` must carry, rebuilt from the changes it names (in its order), or why
+/// none can be: its changes disagree on the setting a status change sends.
+pub fn expected_params(
+    call: &Call,
+    changes: &[Change],
+) -> Result<BTreeMap<String, String>, String> {
+    let members: Vec<&Change> = call
+        .changes
+        .iter()
+        .filter_map(|&i| changes.get(i))
+        .collect();
+    let Some(first) = members.first() else {
+        return Err("it carries no change".to_string());
+    };
+    match call.action {
+        ApiAction::RenewInstance => Ok(renew_call(0, first).params),
+        ApiAction::ModifyInstanceAutoRenewAttribute => {
+            let key = modify_key(first);
+            if members.iter().any(|c| modify_key(c) != key) {
+                return Err("its changes do not share one setting".to_string());
+            }
+            let mut params = modify_call(&key, call.phase, &[], changes).params;
+            params.insert(
+                "InstanceId".to_string(),
+                members
+                    .iter()
+                    .map(|c| c.instance_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            Ok(params)
+        }
+    }
+}
+
+fn modify_key(change: &Change) -> ModifyKey {
+    ModifyKey {
+        region: change.region.clone(),
+        status: change
+            .after
+            .renewal_status
+            .as_ref()
+            .map(|s| s.as_api().to_string())
+            .unwrap_or_default(),
+        duration: change.after.duration,
+        unit: change.after.period_unit.clone(),
+    }
 }
 
 fn first_id(call: &Call) -> &str {
