@@ -9,9 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use renewctl::apply::{ApplyOptions, Outcome, Report, Stop, apply_with};
-use renewctl::cloud::retry::RetryPolicy;
-use renewctl::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
-use renewctl::credentials::{Credentials, Secret};
+use renewctl::cloud::EcsClient;
 use renewctl::emulator::{self, EmulatorHandle, EmulatorOptions, FaultKind, Fleet};
 use renewctl::plan::Action;
 use renewctl::verify::{Checked, Verdict, VerifyOptions};
@@ -21,29 +19,8 @@ const CONFIG: &str = "version: 1\nregions: [cn-hangzhou]\npolicies:\n  - name: p
 const ATTEMPTS: u32 = 3;
 
 fn client(endpoint: String) -> EcsClient {
-    EcsClient::new(ClientConfig {
-        endpoint: Endpoint::Fixed(endpoint),
-        credentials: Credentials {
-            access_key_id: "LTAIdemo".into(),
-            access_key_secret: Secret::new("demo-secret"),
-            security_token: None,
-            source: "test",
-        }
-        .into(),
-        max_rps: None,
-        scheme: SignatureScheme::Acs3HmacSha256,
-        max_in_flight: 4,
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_millis(300),
-        retry: RetryPolicy {
-            max_attempts: ATTEMPTS,
-            base_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(10),
-            time_budget: Duration::from_secs(10),
-            throttling_floor: Duration::from_millis(2),
-        },
-    })
-    .expect("client")
+    // The timeout fault holds an answer for 30 s: give up long before.
+    crate::support::fast_client(endpoint, ATTEMPTS, Duration::from_millis(300))
 }
 
 /// Plans the one renewal, scripts `faults` for RenewInstance, applies; returns the report and

@@ -11,9 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use renewctl::apply::{ApplyOptions, Outcome, Stop, apply_with};
-use renewctl::cloud::retry::RetryPolicy;
-use renewctl::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
-use renewctl::credentials::{Credentials, Secret};
+use renewctl::cloud::EcsClient;
 use renewctl::emulator::{self, EmulatorOptions, Faults, Fleet};
 use renewctl::observe::observe;
 use renewctl::observed::{RenewalAttribute, RenewalStatus};
@@ -40,30 +38,8 @@ fn fleet() -> String {
 }
 
 fn client(endpoint: String) -> EcsClient {
-    EcsClient::new(ClientConfig {
-        endpoint: Endpoint::Fixed(endpoint),
-        credentials: Credentials {
-            access_key_id: "LTAIdemo".into(),
-            access_key_secret: Secret::new("demo-secret"),
-            security_token: None,
-            source: "test",
-        }
-        .into(),
-        max_rps: None,
-        scheme: SignatureScheme::Acs3HmacSha256,
-        max_in_flight: 8,
-        connect_timeout: Duration::from_secs(2),
-        // The timeout fault holds an answer for 30 s: give up long before.
-        request_timeout: Duration::from_millis(250),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(2),
-            max_delay: Duration::from_millis(20),
-            time_budget: Duration::from_secs(10),
-            throttling_floor: Duration::from_millis(5),
-        },
-    })
-    .expect("client")
+    // The timeout fault holds an answer for 30 s: give up long before.
+    crate::support::fast_client(endpoint, 4, Duration::from_millis(250))
 }
 
 /// One seed: up to three rounds of observe, plan and apply; returns what went wrong, if

@@ -559,18 +559,14 @@ async fn wait_for_renewals<A: EcsApi>(
     }
     let started = Instant::now();
     let deadline = started + options.lag.timeout;
-    let order: Vec<usize> = renewals.into_iter().collect();
-    let watches: Vec<Watch> = order.iter().filter_map(|&r| watch_of(plan, r)).collect();
+    let (order, watches): (Vec<usize>, Vec<Watch>) = renewals
+        .into_iter()
+        .filter_map(|r| watch_of(plan, r).map(|w| (r, w)))
+        .unzip();
     on_event(ApplyEvent::WaitingForRenewals {
         instances: watches.len(),
     });
-    let sightings = verify::watch(
-        api,
-        &watches,
-        &options.lag,
-        Some((stop, options.stop_grace)),
-    )
-    .await;
+    let sightings = watch_interruptibly(api, &watches, options, stop).await;
     for (&r, verdict) in order.iter().zip(&sightings.verdicts) {
         seen.insert(r, verdict.clone());
     }
@@ -608,6 +604,16 @@ fn report_waited(
         .filter(|(_, r)| seen.contains_key(r))
         .filter_map(|(_, &r)| plan.changes.get(r).map(|c| c.instance_id.clone()))
         .collect()
+}
+
+/// Watches within the lag bound; a stop ends it, with the grace for reads in flight.
+async fn watch_interruptibly<A: EcsApi>(
+    api: &A,
+    watches: &[Watch],
+    options: &ApplyOptions,
+    stop: &Stop,
+) -> verify::Sightings {
+    verify::watch(api, watches, &options.lag, Some((stop, options.stop_grace))).await
 }
 
 fn watch_of(plan: &Plan, change: usize) -> Option<Watch> {
@@ -708,13 +714,7 @@ async fn verify_renewals<A: EcsApi>(
             before: checks[n].before,
         })
         .collect();
-    let sightings = verify::watch(
-        api,
-        &watches,
-        &options.lag,
-        Some((stop, options.stop_grace)),
-    )
-    .await;
+    let sightings = watch_interruptibly(api, &watches, options, stop).await;
     for (&n, verdict) in pending.iter().zip(sightings.verdicts) {
         checks[n].verdict = verdict;
     }

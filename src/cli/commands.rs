@@ -70,12 +70,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
 /// Lists the plan's errors on stderr, for logs of a run whose stdout is JSON or Markdown.
 pub fn eprint_plan_error_list(plan: &Plan) {
     for problem in &plan.errors {
-        let place = match (&problem.region, &problem.instance_id) {
-            (Some(region), Some(id)) => format!("{region}/{id}: "),
-            (None, Some(id)) => format!("{id}: "),
-            (Some(region), None) => format!("region {region}: "),
-            (None, None) => String::new(),
-        };
+        let place = problem.place();
         eprintln!("  - {place}{}", problem.reason);
     }
 }

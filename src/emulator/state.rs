@@ -71,6 +71,25 @@ impl Instance {
         self.lagging_expiry = Some((until, old));
     }
 
+    /// Whether a mutating call may touch it: not when it is locked for security, nor when a
+    /// test made it refuse changes. Either fails the whole call (ecs-api.md §4.2).
+    pub(crate) fn may_change(&self) -> Result<(), super::wire::ApiError> {
+        if let Some((status, code)) = self.refusal {
+            return Err(super::wire::ApiError::new(
+                status,
+                code,
+                format!(
+                    "The operation is not permitted for instance {} in its current state.",
+                    self.id
+                ),
+            ));
+        }
+        if self.security_lock {
+            return Err(super::wire::ApiError::locked_for_security(&self.id));
+        }
+        Ok(())
+    }
+
     pub(crate) fn zone(&self) -> String {
         format!("{}-{}", self.region, self.zone_letter)
     }

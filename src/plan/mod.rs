@@ -167,6 +167,18 @@ pub struct PlanProblem {
     pub reason: String,
 }
 
+impl PlanProblem {
+    /// Where it is, as a line prefix: `region/instance: `, `instance: ` or `region region: `.
+    pub fn place(&self) -> String {
+        match (&self.region, &self.instance_id) {
+            (Some(region), Some(id)) => format!("{region}/{id}: "),
+            (None, Some(id)) => format!("{id}: "),
+            (Some(region), None) => format!("region {region}: "),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 /// The fingerprint of a managed instance as observed when planning, with the facts it digests,
 /// so that a stale saved plan can say what moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

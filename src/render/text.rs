@@ -249,12 +249,7 @@ fn errors_section(out: &mut String, plan: &Plan) {
         )
     );
     for problem in &plan.errors {
-        let place = match (&problem.region, &problem.instance_id) {
-            (Some(region), Some(id)) => format!("{region}/{id}: "),
-            (None, Some(id)) => format!("{id}: "),
-            (Some(region), None) => format!("region {region}: "),
-            (None, None) => String::new(),
-        };
+        let place = problem.place();
         let policies = if problem.policies.is_empty() {
             String::new()
         } else {

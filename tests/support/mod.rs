@@ -6,6 +6,42 @@ pub mod cli;
 pub mod cmd;
 pub mod emulator;
 
+/// The real client for an emulator's endpoint with its demo key, and a fast retry policy of
+/// `attempts` attempts (milliseconds apart, so fault tests are quick) and `request_timeout`.
+pub fn fast_client(
+    endpoint: String,
+    attempts: u32,
+    request_timeout: std::time::Duration,
+) -> renewctl::cloud::EcsClient {
+    use renewctl::cloud::retry::RetryPolicy;
+    use renewctl::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
+    use renewctl::credentials::{Credentials, Secret};
+    use std::time::Duration;
+    EcsClient::new(ClientConfig {
+        endpoint: Endpoint::Fixed(endpoint),
+        credentials: Credentials {
+            access_key_id: "LTAIdemo".into(),
+            access_key_secret: Secret::new("demo-secret"),
+            security_token: None,
+            source: "test",
+        }
+        .into(),
+        max_rps: None,
+        scheme: SignatureScheme::Acs3HmacSha256,
+        max_in_flight: 8,
+        connect_timeout: Duration::from_secs(2),
+        request_timeout,
+        retry: RetryPolicy {
+            max_attempts: attempts,
+            base_delay: Duration::from_millis(2),
+            max_delay: Duration::from_millis(20),
+            time_budget: Duration::from_secs(10),
+            throttling_floor: Duration::from_millis(5),
+        },
+    })
+    .expect("client")
+}
+
 use jiff::{Timestamp, ToSpan};
 use renewctl::desired::{self, Config};
 use renewctl::observed::{

@@ -138,16 +138,7 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
     // One instance that cannot be changed fails the whole call, as on the real API.
     for id in &ids {
         let instance = find_prepaid(world, &region, id, now)?;
-        if let Some((status, code)) = instance.refusal {
-            return Err(ApiError::new(
-                status,
-                code,
-                format!("The operation is not permitted for instance {id} in its current state."),
-            ));
-        }
-        if instance.security_lock {
-            return Err(ApiError::locked_for_security(id));
-        }
+        instance.may_change()?;
         if target == "AutoRenewal" && instance.is_expired(now) {
             return Err(ApiError::incorrect_instance_status(&format!(
                 "Instance {id} has expired: renew it before turning auto-renewal on."

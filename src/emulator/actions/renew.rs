@@ -111,16 +111,7 @@ fn attempt_renewal(
         .find_mut(id, now)
         .filter(|i| params.optional("RegionId").is_none_or(|r| r == &*i.region))
         .ok_or_else(|| ApiError::instance_not_found(id))?;
-    if let Some((status, code)) = instance.refusal {
-        return Err(ApiError::new(
-            status,
-            code,
-            format!("The operation is not permitted for instance {id} in its current state."),
-        ));
-    }
-    if instance.security_lock {
-        return Err(ApiError::locked_for_security(id));
-    }
+    instance.may_change()?;
     if !instance.is_prepaid() {
         return Err(ApiError::charge_type_violation());
     }
