@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use renewctl::cloud::retry::RetryPolicy;
+use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, SignatureScheme};
 use renewctl::credentials::{Credentials, Secret};
 use renewctl::observe::{ObserveOptions, observe_with};

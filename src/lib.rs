@@ -22,5 +22,6 @@ pub mod planfile;
 pub mod policy;
 pub mod price;
 pub mod render;
+pub mod rpc;
 pub mod time;
 pub mod verify;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use renewctl::cloud::retry::RetryPolicy;
+use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{
     ApiError, ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, Paging, SignatureScheme,
 };

@@ -3,7 +3,7 @@
 //! or a correct reading, never a panic, and never a guess.
 
 use proptest::prelude::*;
-use renewctl::cloud::response::{CallContext, Redactor, decode};
+use renewctl::rpc::response::{CallContext, Redactor, decode};
 use renewctl::cloud::wire;
 use renewctl::cloud::wire_price;
 use renewctl::credentials::{Credentials, Secret};

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use renewctl::cloud::retry::RetryPolicy;
+use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{
     ApiError, ClientConfig, EcsApi, EcsClient, Endpoint, ErrorClass, InstanceQuery, Paging,
     SignatureScheme,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use renewctl::cloud::retry::RetryPolicy;
+use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{ClientConfig, EcsApi, EcsClient, Endpoint, SignatureScheme};
 use renewctl::credentials::{Credentials, Secret};
 use renewctl::plan::{ApiAction, Call};

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use renewctl::cloud::response::{CallContext, Redactor, decode};
+use renewctl::rpc::response::{CallContext, Redactor, decode};
 use renewctl::cloud::{wire, wire_price};
 use renewctl::credentials::{Credentials, Secret};
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::args::{GlobalArgs, SignatureArg};
 use super::config_file::{eprint_diagnostics, read_capped};
 use super::progress::{Progress, Tracked};
-use crate::cloud::retry::RetryPolicy;
+use crate::rpc::retry::RetryPolicy;
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::cloud::endpoint::{self, Target};
-use crate::cloud::error::ApiError;
-use crate::cloud::rate::RateLimiter;
-use crate::cloud::request::{self, RESERVED_PARAMS};
-use crate::cloud::response::{self, Answer, CallContext, Redactor};
-use crate::cloud::retry::{self, Failure, RetryPolicy};
+use crate::rpc::endpoint::{self, Target};
+use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
+use crate::rpc::request::SignatureScheme;
+use crate::rpc::error::ApiError;
+use crate::rpc::rate::RateLimiter;
+use crate::rpc::request::{self, RESERVED_PARAMS};
+use crate::rpc::response::{self, Answer, CallContext, Redactor};
+use crate::rpc::retry::{self, Failure, RetryPolicy};
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
 use crate::cloud::wire_price::{self, DescribeRenewalPriceResponse};
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
@@ -31,44 +33,6 @@ use crate::plan::Price;
 use crate::plan::calls::Call;
 use crate::plan::prices::PriceQuery;
 
-/// Sent with every request, so the service's logs can tell renewctl apart.
-pub const USER_AGENT: &str = concat!("renewctl/", env!("CARGO_PKG_VERSION"));
-
-/// reqwest is built without a default TLS provider (deps.md §6.1), and building a client
-/// without one panics: install ring, once per process, before any client is built. A second
-/// install fails harmlessly, so the result is ignored.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// What went wrong with an HTTP exchange, in words, without the request URL (reqwest's own
-/// message quotes it, query and signature included).
-pub fn describe_transport(err: &reqwest::Error) -> String {
-    let what = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_body() || err.is_decode() {
-        "the connection broke while the answer was read"
-    } else {
-        "the connection failed"
-    };
-    let mut causes: Vec<String> = Vec::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !causes.contains(&text) {
-            causes.push(text);
-        }
-        source = cause.source();
-    }
-    if causes.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what}: {}", causes.join(": "))
-    }
-}
-
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -77,16 +41,6 @@ pub enum Endpoint {
     /// Every request to this base URL (`--endpoint`, e.g. the emulator). Plain `http://` only
     /// for loopback addresses.
     Fixed(String),
-}
-
-/// Which signature the client sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SignatureScheme {
-    /// ACS3-HMAC-SHA256 in the `Authorization` header: what current official SDKs send.
-    #[default]
-    Acs3HmacSha256,
-    /// The older RPC HMAC-SHA1 signature (`SignatureVersion=1.0`) in the query string.
-    RpcHmacSha1,
 }
 
 /// Everything the client needs.

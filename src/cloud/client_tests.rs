@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::cloud::ErrorClass;
-use crate::cloud::test_server::{
+use crate::rpc::test_server::{
     Captured, Reply, TestServer, expected_acs3_authorization, expected_rpc_signature,
 };
 use crate::credentials::Secret;

@@ -3,18 +3,8 @@
 //! Wire types never leave this module: callers see `InstanceSnapshot`s and typed `ApiError`s.
 
 pub mod client;
-pub mod endpoint;
-pub mod error;
-pub mod rate;
-pub mod request;
-pub mod response;
-pub mod retry;
-pub mod sign;
 pub mod wire;
 pub mod wire_price;
-
-#[cfg(test)]
-pub(crate) mod test_server;
 
 use std::future::Future;
 
@@ -23,8 +13,9 @@ use crate::plan::Price;
 use crate::plan::calls::Call;
 use crate::plan::prices::PriceQuery;
 
-pub use client::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
-pub use error::{ApiError, ErrorClass};
+pub use crate::rpc::request::SignatureScheme;
+pub use crate::rpc::{ApiError, ErrorClass, retry};
+pub use client::{ClientConfig, EcsClient, Endpoint};
 
 /// ECS answers at most this many instances per page, and takes at most this many ids per call.
 pub const MAX_BATCH: usize = 100;

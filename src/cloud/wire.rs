@@ -13,17 +13,6 @@ use crate::observed::{
 };
 use crate::time::parse_api;
 
-/// The error body of a failed call. The Tea SDK also accepts lower-camel keys (§4.1).
-#[derive(Debug, Deserialize)]
-pub struct ErrorBody {
-    #[serde(rename = "Code", alias = "code")]
-    pub code: String,
-    #[serde(rename = "Message", alias = "message", default)]
-    pub message: Option<String>,
-    #[serde(rename = "RequestId", alias = "requestId", default)]
-    pub request_id: Option<String>,
-}
-
 /// DescribeInstances (§3.2).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -146,7 +135,7 @@ pub struct MutationResponse {
     pub order_id: Option<OrderId>,
 }
 
-crate::cloud::response::impl_answer!(
+crate::rpc::response::impl_answer!(
     DescribeInstancesResponse,
     DescribeAutoRenewResponse,
     MutationResponse
@@ -358,20 +347,6 @@ mod tests {
         assert!(
             serde_json::from_str::<MutationResponse>(r#"{"RequestId":"r","OrderId":true}"#)
                 .is_err()
-        );
-    }
-
-    #[test]
-    fn error_bodies_are_read_in_both_spellings() {
-        let pascal: ErrorBody =
-            serde_json::from_str(r#"{"Code":"Throttling","Message":"m","RequestId":"r"}"#)
-                .expect("valid");
-        let camel: ErrorBody =
-            serde_json::from_str(r#"{"code":"Throttling","message":"m","requestId":"r"}"#)
-                .expect("valid");
-        assert_eq!(
-            (pascal.code, pascal.request_id),
-            (camel.code, camel.request_id)
         );
     }
 }

@@ -21,7 +21,7 @@ pub struct DescribeRenewalPriceResponse {
     pub price_info: PriceInfo,
 }
 
-crate::cloud::response::impl_answer!(DescribeRenewalPriceResponse);
+crate::rpc::response::impl_answer!(DescribeRenewalPriceResponse);
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

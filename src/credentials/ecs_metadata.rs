@@ -19,7 +19,7 @@ use super::provider::Lease;
 use super::source::{Detected, FetchError, Source};
 use super::vars::Environment;
 use super::{Credentials, Secret};
-use crate::cloud::client::{USER_AGENT, describe_transport, install_tls_provider};
+use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
 
 /// The metadata service of every ECS instance.
 pub(crate) const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";

@@ -9,7 +9,7 @@ use super::source::FetchError;
 use super::sts::{self, RoleRequest};
 use super::vars::Environment;
 use super::{Credentials, Secret};
-use crate::cloud::test_server::{Reply, TestServer, expected_rpc_signature};
+use crate::rpc::test_server::{Reply, TestServer, expected_rpc_signature};
 
 const GOOD: &str = r#"{"RequestId":"R","AssumedRoleUser":{"Arn":"a","AssumedRoleId":"b"},
 "Credentials":{"AccessKeyId":"STS.issued","AccessKeySecret":"issued-secret","SecurityToken":"issued-token","Expiration":"2026-11-23T13:00:00Z"}}"#;

@@ -13,7 +13,7 @@ pub fn fast_client(
     attempts: u32,
     request_timeout: std::time::Duration,
 ) -> renewctl::cloud::EcsClient {
-    use renewctl::cloud::retry::RetryPolicy;
+    use renewctl::rpc::retry::RetryPolicy;
     use renewctl::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
     use renewctl::credentials::{Credentials, Secret};
     use std::time::Duration;

@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::cloud::error::{ApiError, ErrorClass};
+use crate::rpc::error::{ApiError, ErrorClass};
 
 /// The longest wait `x-acs-retry-after` can impose (the SDK's cap).
 pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(120);

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use reqwest::Url;
 
-use crate::cloud::error::ApiError;
+use crate::rpc::error::ApiError;
 
 /// A resolved base URL: `scheme://host[:port]/`, and the `Host` header value that goes with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

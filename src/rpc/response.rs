@@ -8,9 +8,20 @@
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::cloud::error::ApiError;
-use crate::cloud::wire::ErrorBody;
-use crate::credentials::Credentials;
+use crate::rpc::error::ApiError;
+use crate::rpc::keys::Credentials;
+
+
+/// The error body of a failed call. The Tea SDK also accepts lower-camel keys (§4.1).
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    #[serde(rename = "Code", alias = "code")]
+    pub code: String,
+    #[serde(rename = "Message", alias = "message", default)]
+    pub message: Option<String>,
+    #[serde(rename = "RequestId", alias = "requestId", default)]
+    pub request_id: Option<String>,
+}
 
 /// How much of an unexpected body an error quotes.
 const EXCERPT_CHARS: usize = 160;
@@ -61,7 +72,7 @@ impl Redactor {
         let mut text = text.to_string();
         for secret in &self.secrets {
             // A secret also reaches a server percent-encoded (in an RPC query): hide both forms.
-            for form in [secret.clone(), crate::cloud::sign::percent_encode(secret)] {
+            for form in [secret.clone(), crate::rpc::sign::percent_encode(secret)] {
                 if text.contains(&form) {
                     text = text.replace(&form, "** redacted **");
                 }
@@ -89,7 +100,7 @@ pub trait Answer: DeserializeOwned {
 /// The two fields an [`Answer`] adds to read an error code; `impl_answer!` implements the trait.
 macro_rules! impl_answer {
     ($($ty:ty),+) => {$(
-        impl $crate::cloud::response::Answer for $ty {
+        impl $crate::rpc::response::Answer for $ty {
             fn carries_code(&self) -> bool {
                 self.code_upper.is_some() || self.code_lower.is_some()
             }
@@ -191,9 +202,23 @@ pub fn excerpt(body: &[u8], redactor: &Redactor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::error::ErrorClass;
-    use crate::cloud::wire::MutationResponse;
-    use crate::credentials::Secret;
+    use crate::rpc::error::ErrorClass;
+    use crate::rpc::keys::Secret;
+
+    /// An answer of the shape every RPC action has: a RequestId, and an error code only in an
+    /// error body.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct MutationResponse {
+        #[allow(dead_code)]
+        request_id: String,
+        #[serde(rename = "Code", default)]
+        code_upper: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "code", default)]
+        code_lower: Option<serde::de::IgnoredAny>,
+    }
+
+    impl_answer!(MutationResponse);
 
     fn redactor() -> Redactor {
         Redactor::new(&Credentials {
@@ -325,5 +350,19 @@ mod tests {
         let cut = excerpt(body.as_bytes(), &redactor());
         assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn error_bodies_are_read_in_both_spellings() {
+        let pascal: ErrorBody =
+            serde_json::from_str(r#"{"Code":"Throttling","Message":"m","RequestId":"r"}"#)
+                .expect("valid");
+        let camel: ErrorBody =
+            serde_json::from_str(r#"{"code":"Throttling","message":"m","requestId":"r"}"#)
+                .expect("valid");
+        assert_eq!(
+            (pascal.code, pascal.request_id),
+            (camel.code, camel.request_id)
+        );
     }
 }

@@ -6,11 +6,21 @@
 
 use jiff::Timestamp;
 
-use crate::cloud::client::SignatureScheme;
-use crate::cloud::sign::{
+use crate::rpc::sign::{
     self, Acs3Input, EMPTY_PAYLOAD_SHA256, acs3_canonical_query, percent_encode,
 };
-use crate::credentials::Credentials;
+use crate::rpc::keys::Credentials;
+
+/// Which signature the client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureScheme {
+    /// ACS3-HMAC-SHA256 in the `Authorization` header: what current official SDKs send.
+    #[default]
+    Acs3HmacSha256,
+    /// The older RPC HMAC-SHA1 signature (`SignatureVersion=1.0`) in the query string.
+    RpcHmacSha1,
+}
+
 
 /// `Version` of the ECS API (ecs-api.md §1).
 pub const API_VERSION: &str = "2014-05-26";
@@ -180,7 +190,7 @@ fn sign_acs3(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::Secret;
+    use crate::rpc::keys::Secret;
 
     fn creds(token: Option<&str>) -> Credentials {
         Credentials {
