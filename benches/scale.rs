@@ -23,11 +23,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, SignatureScheme};
 use renewctl::credentials::{Credentials, Secret};
 use renewctl::observe::{ObserveOptions, observe_with};
 use renewctl::plan::{PlanOptions, plan_with};
+use renewctl::rpc::retry::RetryPolicy;
 use serde_json::{Value, json};
 
 const LATENCY_MS: u64 = 20;

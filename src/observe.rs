@@ -612,7 +612,6 @@ mod tests {
     use super::*;
     use crate::cloud::CallOutcome;
     use crate::observed::RenewalStatus;
-    use crate::plan::Call;
 
     /// A region whose page answers are scripted, counting every request.
     struct Scripted {
@@ -691,7 +690,7 @@ mod tests {
                 .collect())
         }
 
-        async fn execute(&self, _call: &Call) -> Result<CallOutcome, ApiError> {
+        async fn execute(&self, _: &crate::ecs::Mutation) -> Result<CallOutcome, ApiError> {
             unreachable!("observe never mutates")
         }
 
@@ -699,8 +698,8 @@ mod tests {
             &self,
             _: &str,
             _: &str,
-            _: crate::plan::prices::PriceQuery,
-        ) -> Result<crate::plan::Price, ApiError> {
+            _: crate::ecs::PriceQuery,
+        ) -> Result<crate::ecs::Price, ApiError> {
             Err(ApiError::Config("observe never prices".into()))
         }
     }

@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::ecs::{ClientToken, TokenAttempt};
-use crate::observed::{InstanceSnapshot, RenewalStatus};
-use crate::plan::calls::{PHASE_AFTER_RENEWAL, PHASE_BEFORE_RENEWAL, PHASE_RENEWAL};
-use crate::plan::{Action, ApiAction, FORMAT_VERSION, ObservedFingerprint, Plan};
+use crate::ecs::{ApiAction, ClientToken};
+use crate::observed::InstanceSnapshot;
+use crate::plan::calls::request_for;
+use crate::plan::{Action, FORMAT_VERSION, ObservedFingerprint, Phase, Plan};
 use crate::time::format_api;
 
 /// The key of the checksum in a saved plan.
@@ -160,11 +160,12 @@ pub fn read(bytes: &[u8], file: &str) -> Result<Plan, PlanFileError> {
     Ok(plan)
 }
 
-/// Every call carries exactly the changes it names: its parameters are those its changes lead
-/// to (the ids of a status change, in its changes' region; a renewal's instance, period and
-/// token, the token derived from the instance and the expiry the plan observed); each change is
-/// carried by exactly one call, in the phase its action runs in; an instance is renewed at most
-/// once; every changed instance is one the plan observed (so the staleness check reads it).
+/// Every call carries exactly the changes it names: its request is the one its changes lead to
+/// (the ids of a status change, in order, with their setting and region; a renewal's instance,
+/// period and token), and a renewal's token is the one derived from the instance and the expiry
+/// the plan observed; each change is carried by exactly one call, in the phase its action runs
+/// in; an instance is renewed at most once; every changed instance is one the plan observed (so
+/// the staleness check reads it).
 fn check_calls(plan: &Plan) -> Result<(), String> {
     let observed: BTreeMap<&str, &ObservedFingerprint> = plan
         .observed
@@ -174,32 +175,27 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
     let mut carried = vec![0u32; plan.changes.len()];
     let mut renewed: BTreeSet<&str> = BTreeSet::new();
     for (number, call) in plan.calls.iter().enumerate() {
-        let which = format!("call {} ({})", number + 1, call.action);
+        let which = format!("call {} ({})", number + 1, call.action());
         for &index in &call.changes {
             let change = plan
                 .changes
                 .get(index)
                 .ok_or_else(|| format!("{which} refers to a change that does not exist"))?;
             carried[index] += 1;
-            if change.region != call.region {
-                return Err(format!(
-                    "{which} is sent to {} but carries a change of {}",
-                    call.region, change.region
-                ));
-            }
             let fits = matches!(
-                (call.action, change.action, call.phase),
-                (ApiAction::RenewInstance, Action::Renew, PHASE_RENEWAL)
+                (call.action(), change.action(), call.phase),
+                (ApiAction::RenewInstance, Action::Renew, Phase::Renewal)
                     | (
                         ApiAction::ModifyInstanceAutoRenewAttribute,
                         Action::ModifyAutoRenew,
-                        PHASE_BEFORE_RENEWAL | PHASE_AFTER_RENEWAL
+                        Phase::BeforeRenewal | Phase::AfterRenewal
                     )
             );
             if !fits {
                 return Err(format!(
                     "{which} in phase {} carries a {:?} change",
-                    call.phase, change.action
+                    call.phase.number(),
+                    change.action()
                 ));
             }
             if !observed.contains_key(change.instance_id.as_str()) {
@@ -209,40 +205,37 @@ fn check_calls(plan: &Plan) -> Result<(), String> {
                 ));
             }
         }
-        let expected = crate::plan::calls::expected_params(call, &plan.changes)
-            .map_err(|why| format!("{which}: {why}"))?;
-        if expected != call.params {
+        let expected =
+            request_for(&call.changes, &plan.changes).map_err(|why| format!("{which}: {why}"))?;
+        if expected != call.mutation {
             return Err(format!(
                 "{which} names instances or parameters other than those of its changes \
                  (sends {}; its changes lead to {})",
-                describe(&call.params),
-                describe(&expected)
+                describe(&call.mutation.params()),
+                describe(&expected.params())
             ));
         }
-        if call.action == ApiAction::RenewInstance {
-            if call.changes.len() != 1 {
-                return Err(format!("{which} carries {} renewals", call.changes.len()));
-            }
-            let change = &plan.changes[call.changes[0]];
+        if let Some(index) = call
+            .changes
+            .first()
+            .filter(|_| call.action() == ApiAction::RenewInstance)
+        {
+            let change = &plan.changes[*index];
+            let Some(renewal) = change.renewal() else {
+                continue;
+            };
             if !renewed.insert(change.instance_id.as_str()) {
                 return Err(format!(
                     "{which} renews {} a second time",
                     change.instance_id
                 ));
             }
-            let token = change.before.expired_time.map(|expiry| {
-                ClientToken::for_renewal(
-                    &change.instance_id,
-                    expiry,
-                    TokenAttempt::new(change.token_attempt.unwrap_or(1)),
-                )
-            });
-            let token_ok =
-                token.as_ref().map(ClientToken::as_str) == change.client_token.as_deref();
+            let token =
+                ClientToken::for_renewal(&change.instance_id, renewal.before, renewal.attempt);
             let observed_ok = observed
                 .get(change.instance_id.as_str())
-                .is_some_and(|o| Some(o.expired_time) == change.before.expired_time);
-            if !token_ok || !observed_ok {
+                .is_some_and(|o| o.expired_time == renewal.before);
+            if token != renewal.token || !observed_ok {
                 return Err(format!(
                     "{which} for {} does not match its change (the token must be derived from \
                      the expiry the plan observed)",
@@ -472,28 +465,21 @@ fn matches_planned_outcome(plan: &Plan, id: &str, now: &InstanceSnapshot) -> boo
         .iter()
         .filter(|c| c.instance_id == id)
         .collect();
-    let expiry_ok = match changes.iter().rev().find(|c| c.action == Action::Renew) {
-        Some(renew) => renew.after.expired_time == Some(now.expired_time),
+    let expiry_ok = match changes.iter().rev().find_map(|c| c.renewal()) {
+        Some(renewal) => renewal.after == now.expired_time,
         None => plan
             .observed
             .iter()
             .any(|o| o.instance_id == id && o.expired_time == now.expired_time),
     };
-    let setting_ok = match changes
-        .iter()
-        .rev()
-        .find(|c| c.action == Action::ModifyAutoRenew)
-    {
+    let setting_ok = match changes.iter().rev().find_map(|c| c.setting()) {
         None => true,
-        Some(modify) => now.renewal.as_ref().is_some_and(|r| {
-            Some(&r.status) == modify.after.renewal_status.as_ref()
-                && (r.status != RenewalStatus::AutoRenewal
-                    || (Some(r.duration) == modify.after.duration
-                        && modify
-                            .after
-                            .period_unit
-                            .as_deref()
-                            .is_some_and(|u| u.eq_ignore_ascii_case(&r.period_unit))))
+        Some(setting) => now.renewal.as_ref().is_some_and(|r| {
+            r.status.as_api() == setting.after.status()
+                && setting
+                    .after
+                    .period()
+                    .is_none_or(|p| p.is(r.duration, &r.period_unit))
         }),
     };
     expiry_ok && setting_ok

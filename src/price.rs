@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::cloud::EcsApi;
-use crate::plan::prices::{Quote, price_query, set_prices};
+use crate::ecs::PriceQuery;
+use crate::plan::cost::{Quote, set_prices};
 use crate::plan::{Change, Plan};
 
 /// Why prices are unknown under `--no-prices`.
@@ -28,10 +29,10 @@ pub async fn price_renewals_where<A: EcsApi>(
     let mut quotes = Vec::new();
     let reads = FuturesUnordered::new();
     for (index, change) in plan.changes.iter().enumerate() {
-        if change.quote().is_none() || !wanted(change) {
+        let Some(renewal) = change.renewal().filter(|_| wanted(change)) else {
             continue; // not a renewal, or not asked for
-        }
-        match price_query(change) {
+        };
+        match PriceQuery::for_renewal(renewal.period) {
             Err(why) => quotes.push((index, Quote::Unknown(why))),
             Ok(query) => reads.push(async move {
                 let answer = api

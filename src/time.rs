@@ -28,12 +28,13 @@ pub fn billing_zone() -> TimeZone {
     TimeZone::fixed(offset(8))
 }
 
-/// Adds calendar months or weeks the way a renewal moves an expiry: in UTC+8, clamping at the end
-/// of a month (Jan 31 + 1 month = Feb 28/29).
-pub fn add_calendar(ts: Timestamp, months: i64, weeks: i64) -> Option<Timestamp> {
-    let zoned = ts.to_zoned(billing_zone());
-    let span = Span::new().try_months(months).ok()?.try_weeks(weeks).ok()?;
-    zoned.checked_add(span).ok().map(|z| z.timestamp())
+/// Adds a calendar span the way a renewal moves an expiry: in UTC+8, clamping at the end of a
+/// month (Jan 31 + 1 month = Feb 28/29). `None` when the result is out of range.
+pub fn add_in_billing_zone(ts: Timestamp, span: Span) -> Option<Timestamp> {
+    ts.to_zoned(billing_zone())
+        .checked_add(span)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 #[cfg(test)]
@@ -59,15 +60,15 @@ mod tests {
         // 2027-01-31 00:00 Beijing is 2027-01-30T16:00Z; one month later is Feb 28 in Beijing.
         let ts = parse_api("2027-01-30T16:00Z").unwrap();
         assert_eq!(
-            format_api(add_calendar(ts, 1, 0).unwrap()),
+            format_api(add_in_billing_zone(ts, Span::new().months(1)).unwrap()),
             "2027-02-27T16:00Z"
         );
         assert_eq!(
-            format_api(add_calendar(ts, 0, 2).unwrap()),
+            format_api(add_in_billing_zone(ts, Span::new().weeks(2)).unwrap()),
             "2027-02-13T16:00Z"
         );
         assert_eq!(
-            format_api(add_calendar(ts, 12, 0).unwrap()),
+            format_api(add_in_billing_zone(ts, Span::new().months(12)).unwrap()),
             "2028-01-30T16:00Z"
         );
     }

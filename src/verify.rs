@@ -278,7 +278,6 @@ mod tests {
     use super::*;
     use crate::cloud::{ApiError, CallOutcome, InstancePage};
     use crate::observed::{ChargeType, InstanceSnapshot, RenewalAttribute};
-    use crate::plan::Call;
 
     fn at(text: &str) -> Timestamp {
         text.parse().expect("time")
@@ -344,7 +343,7 @@ mod tests {
             Ok(Vec::new())
         }
 
-        async fn execute(&self, _: &Call) -> Result<CallOutcome, ApiError> {
+        async fn execute(&self, _: &crate::ecs::Mutation) -> Result<CallOutcome, ApiError> {
             Err(ApiError::Config("verify never writes".into()))
         }
 
@@ -352,8 +351,8 @@ mod tests {
             &self,
             _: &str,
             _: &str,
-            _: crate::plan::prices::PriceQuery,
-        ) -> Result<crate::plan::Price, ApiError> {
+            _: crate::ecs::PriceQuery,
+        ) -> Result<crate::ecs::Price, ApiError> {
             Err(ApiError::Config("verify never prices".into()))
         }
     }

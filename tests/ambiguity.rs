@@ -39,7 +39,7 @@ async fn renew_under(faults: &[FaultKind]) -> (Report, EmulatorHandle) {
     let now = jiff::Timestamp::now();
     let plan = renewctl::plan::plan(&config.desired, &observed, now, &config.digest);
     assert_eq!(plan.changes.len(), 1);
-    assert_eq!(plan.changes[0].action, Action::Renew);
+    assert_eq!(plan.changes[0].action(), Action::Renew);
     for &kind in faults {
         emu.push_fault(Some("RenewInstance"), kind);
     }

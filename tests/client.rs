@@ -4,17 +4,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{
     ApiError, ClientConfig, EcsApi, EcsClient, Endpoint, ErrorClass, InstanceQuery, Paging,
     SignatureScheme,
 };
 use renewctl::credentials::{Credentials, Secret};
+use renewctl::ecs::{AutoRenewPeriod, AutoRenewSetting, Mutation, PeriodUnit};
 use renewctl::emulator::FaultKind;
 use renewctl::observed::{ChargeType, RenewalStatus};
-use renewctl::plan::{ApiAction, Call};
+use renewctl::rpc::retry::RetryPolicy;
 
 use crate::support::emulator::Emulator;
+use crate::support::renew_mutation;
 
 const FLEET: &str = include_str!("../examples/fleet.yaml");
 
@@ -199,22 +200,13 @@ fn auto_renew_attributes_are_read_and_modified_in_both_schemes() {
             // The unit is kept as the API spells it.
             assert_eq!(got["i-bp1demo0000000003"].period_unit, "month");
 
-            let call = Call {
+            let call = Mutation::ModifyAutoRenew {
                 region: "cn-hangzhou".into(),
-                action: ApiAction::ModifyInstanceAutoRenewAttribute,
-                params: [
-                    ("RegionId", "cn-hangzhou"),
-                    ("InstanceId", "i-bp1demo0000000001,i-bp1demo0000000003"),
-                    ("RenewalStatus", "AutoRenewal"),
-                    ("AutoRenew", "true"),
-                    ("Duration", "2"),
-                    ("PeriodUnit", "Year"),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-                phase: 3,
-                changes: vec![],
+                ids: vec!["i-bp1demo0000000001".into(), "i-bp1demo0000000003".into()],
+                setting: AutoRenewSetting::Auto(AutoRenewPeriod {
+                    duration: 2,
+                    unit: PeriodUnit::Year,
+                }),
             };
             let done = api.execute(&call).await.expect("modify");
             assert!(!done.request_id.is_empty());
@@ -233,24 +225,6 @@ fn auto_renew_attributes_are_read_and_modified_in_both_schemes() {
     }
 }
 
-fn renew_call(id: &str, period: &str, token: &str) -> Call {
-    Call {
-        region: "cn-hangzhou".into(),
-        action: ApiAction::RenewInstance,
-        params: [
-            ("InstanceId", id),
-            ("Period", period),
-            ("PeriodUnit", "Month"),
-            ("ClientToken", token),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-        phase: 2,
-        changes: vec![],
-    }
-}
-
 #[test]
 fn a_renewal_replayed_with_its_token_is_paid_once() {
     for scheme in SCHEMES {
@@ -262,7 +236,7 @@ fn a_renewal_replayed_with_its_token_is_paid_once() {
             .unwrap()
             .expired_time;
         rt().block_on(async {
-            let call = renew_call("i-bp1demo0000000007", "1", "renewctl-test-token-1");
+            let call = renew_mutation("i-bp1demo0000000007", 1, "renewctl-test-token-1");
             let first = api.execute(&call).await.expect("renew");
             let again = api.execute(&call).await.expect("replay");
             assert!(first.order_id.is_some());
@@ -288,9 +262,9 @@ fn a_renewal_whose_answer_was_lost_is_retried_with_its_token_and_paid_once() {
     let api = client(&emu, SignatureScheme::Acs3HmacSha256);
     emu.push_fault(Some("RenewInstance"), FaultKind::DropAfterCommit);
     let done = rt()
-        .block_on(api.execute(&renew_call(
+        .block_on(api.execute(&renew_mutation(
             "i-bp1demo0000000007",
-            "1",
+            1,
             "renewctl-test-token-2",
         )))
         .expect("the retry returns the original order");
@@ -298,20 +272,6 @@ fn a_renewal_whose_answer_was_lost_is_retried_with_its_token_and_paid_once() {
     let stats = emu.stats();
     assert_eq!(stats.renewals.get("i-bp1demo0000000007"), Some(&1));
     assert_eq!(stats.by_action.get("RenewInstance"), Some(&2));
-}
-
-#[test]
-fn a_renewal_without_a_token_is_not_retried_after_an_ambiguous_failure() {
-    let emu = Emulator::start(FLEET);
-    let api = client(&emu, SignatureScheme::Acs3HmacSha256);
-    emu.push_fault(Some("RenewInstance"), FaultKind::DropAfterCommit);
-    let mut call = renew_call("i-bp1demo0000000007", "1", "x");
-    call.params.remove("ClientToken");
-    let err = rt().block_on(api.execute(&call)).unwrap_err();
-    assert_eq!(err.class(), ErrorClass::Transient, "{err}");
-    let stats = emu.stats();
-    assert_eq!(stats.by_action.get("RenewInstance"), Some(&1), "sent once");
-    assert_eq!(stats.renewals.get("i-bp1demo0000000007"), Some(&1));
 }
 
 #[test]
@@ -360,22 +320,22 @@ fn api_errors_carry_code_status_and_request_id_and_are_not_retried() {
     rt().block_on(async {
         let cases = [
             (
-                renew_call("i-bp1nope", "1", "t-1"),
+                renew_mutation("i-bp1nope", 1, "t-1"),
                 "InvalidInstanceId.NotFound",
                 404,
             ),
             (
-                renew_call("i-bp1demo0000000018", "1", "t-2"),
+                renew_mutation("i-bp1demo0000000018", 1, "t-2"),
                 "ChargeTypeViolation",
                 403,
             ),
             (
-                renew_call("i-bp1demo0000000007", "10", "t-3"),
+                renew_mutation("i-bp1demo0000000007", 10, "t-3"),
                 "InvalidPeriod",
                 400,
             ),
             (
-                renew_call("i-bp1demo0000000009", "1", "t-4"),
+                renew_mutation("i-bp1demo0000000009", 1, "t-4"),
                 "IncorrectInstanceStatus",
                 403,
             ),
@@ -389,11 +349,11 @@ fn api_errors_carry_code_status_and_request_id_and_are_not_retried() {
             assert_eq!(err.class(), ErrorClass::Client);
         }
         // Same token, other parameters.
-        api.execute(&renew_call("i-bp1demo0000000007", "1", "t-5"))
+        api.execute(&renew_mutation("i-bp1demo0000000007", 1, "t-5"))
             .await
             .expect("renew");
         let err = api
-            .execute(&renew_call("i-bp1demo0000000007", "2", "t-5"))
+            .execute(&renew_mutation("i-bp1demo0000000007", 2, "t-5"))
             .await
             .unwrap_err();
         assert_eq!(service_error(&err).0, "IdempotentParameterMismatch");
@@ -451,7 +411,7 @@ fn a_dead_endpoint_is_a_transport_error_naming_it() {
 
 #[test]
 fn renewal_prices_are_read_with_price_unit_in_both_schemes() {
-    use renewctl::plan::prices::{PriceQuery, PriceUnit};
+    use renewctl::ecs::{PriceQuery, PriceUnit};
     let emu = Emulator::start(FLEET);
     let id = "i-bp1demo0000000005";
     let query = |period, unit| PriceQuery { period, unit };

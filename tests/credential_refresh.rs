@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{
     ApiError, ClientConfig, EcsApi, EcsClient, Endpoint, InstanceQuery, Paging, SignatureScheme,
 };
@@ -17,6 +16,7 @@ use renewctl::credentials::{
     MemoryFiles, Secret,
 };
 use renewctl::emulator::{Clock, EmulatorOptions};
+use renewctl::rpc::retry::RetryPolicy;
 
 use crate::support::emulator::Emulator;
 

@@ -132,10 +132,10 @@ async fn run_seed(seed: u64) -> Result<(), String> {
                 let now = emu
                     .instance(&change.instance_id)
                     .ok_or_else(|| format!("{} vanished", change.instance_id))?;
-                let done = match change.action {
+                let done = match change.action() {
                     Action::Renew => ledger.iter().any(|entry| {
                         entry.instance_id == change.instance_id
-                            && entry.shown_from == change.before.expired_time
+                            && entry.shown_from == change.renewal().map(|r| r.before)
                     }),
                     Action::ModifyAutoRenew => {
                         // A later change of the same instance may have moved it on.
@@ -145,19 +145,18 @@ async fn run_seed(seed: u64) -> Result<(), String> {
                             .rev()
                             .find(|c| {
                                 c.instance_id == change.instance_id
-                                    && c.action == Action::ModifyAutoRenew
+                                    && c.action() == Action::ModifyAutoRenew
                             })
-                            .and_then(|c| c.after.renewal_status.clone());
-                        change.after.renewal_status.as_ref().map(|s| s.as_api())
-                            == Some(now.renewal_status.as_str())
-                            || last.as_ref().map(|s| s.as_api())
-                                == Some(now.renewal_status.as_str())
+                            .and_then(|c| c.status_after());
+                        change.status_after() == Some(now.renewal_status.as_str())
+                            || last == Some(now.renewal_status.as_str())
                     }
                 };
                 if !done {
                     return Err(format!(
                         "{} reported succeeded but not done ({:?})",
-                        change.instance_id, change.action
+                        change.instance_id,
+                        change.action()
                     ));
                 }
             }

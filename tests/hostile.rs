@@ -3,13 +3,14 @@
 //! or a correct reading, never a panic, and never a guess.
 
 use proptest::prelude::*;
-use renewctl::rpc::response::{CallContext, Redactor, decode};
 use renewctl::cloud::wire;
 use renewctl::cloud::wire_price;
 use renewctl::credentials::{Credentials, Secret};
 use renewctl::money::{Amount, is_currency_code};
-use renewctl::plan::{self, Plan, Price, Quote};
+use renewctl::plan::cost::Quote;
+use renewctl::plan::{self, Plan, Price};
 use renewctl::planfile;
+use renewctl::rpc::response::{CallContext, Redactor, decode};
 
 use crate::support::*;
 
@@ -30,7 +31,7 @@ fn saved_plan() -> (Plan, String) {
             currency: "CNY".into(),
         }),
     )];
-    plan::prices::set_prices(&mut plan, quotes, 1);
+    plan::cost::set_prices(&mut plan, quotes, 1);
     let text = planfile::to_saved_json(&plan);
     (plan, text)
 }

@@ -3,7 +3,8 @@
 //! stay within GitHub's 65,536 characters and say what it left out.
 
 use renewctl::money::Amount;
-use renewctl::plan::{self, Action, Price, Quote};
+use renewctl::plan::cost::Quote;
+use renewctl::plan::{self, Action, Price};
 use renewctl::render::markdown::{self, MAX_CHARS};
 
 use crate::support::*;
@@ -65,7 +66,7 @@ fn a_small_plan_renders_as_a_reviewable_comment() {
     let renewal = |id: &str| {
         plan.changes
             .iter()
-            .position(|c| c.instance_id == id && c.action == Action::Renew)
+            .position(|c| c.instance_id == id && c.action() == Action::Renew)
             .expect("renewal")
     };
     let quotes = vec![
@@ -83,7 +84,7 @@ fn a_small_plan_renders_as_a_reviewable_comment() {
             ),
         ),
     ];
-    plan::prices::set_prices(&mut plan, quotes, 2);
+    plan::cost::set_prices(&mut plan, quotes, 2);
     let text = markdown::plan(&plan);
     assert!(!text.contains("<script>"), "cloud text is escaped");
     insta::assert_snapshot!("small_plan", text);
@@ -137,9 +138,9 @@ fn long_price_reasons_are_cut_in_the_table_and_limits_are_shown() {
     let renewal = plan
         .changes
         .iter()
-        .position(|c| c.action == Action::Renew)
+        .position(|c| c.action() == Action::Renew)
         .expect("a renewal");
-    plan::prices::set_prices(&mut plan, vec![(renewal, Quote::Unknown(reason))], 1);
+    plan::cost::set_prices(&mut plan, vec![(renewal, Quote::Unknown(reason))], 1);
     plan.limits = SpendLimits {
         max_renewals: Some(Limit {
             value: 3,

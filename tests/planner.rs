@@ -3,7 +3,8 @@
 
 use renewctl::observed::{ChargeType, InstanceSnapshot, ObservedState};
 use renewctl::plan::{
-    self, Action, ApiAction, Plan, PlanOptions, ProblemKind, ReasonCode, RiskKind,
+    self, Action, ApiAction, ChangeDetail, Phase, Plan, PlanOptions, ProblemKind, ReasonCode,
+    RiskKind,
 };
 use renewctl::time::format_api;
 
@@ -28,27 +29,19 @@ fn actions(plan: &Plan) -> Vec<(String, Action, String)> {
     plan.changes
         .iter()
         .map(|c| {
-            let after = match c.action {
-                Action::ModifyAutoRenew => format!(
-                    "{}{}",
-                    c.after
-                        .renewal_status
-                        .as_ref()
-                        .map(|s| s.as_api())
-                        .unwrap_or(""),
-                    match (c.after.duration, &c.after.period_unit) {
-                        (Some(d), Some(u)) => format!(" {d} {u}"),
-                        _ => String::new(),
-                    }
-                ),
-                Action::Renew => format!(
+            let after = match &c.detail {
+                ChangeDetail::ModifyAutoRenew(s) => match s.after.period() {
+                    Some(p) => format!("{} {} {}", s.after.status(), p.duration, p.unit),
+                    None => s.after.status().to_string(),
+                },
+                ChangeDetail::Renew(r) => format!(
                     "{} {} -> {}",
-                    c.period.unwrap_or(0),
-                    c.period_unit.as_deref().unwrap_or(""),
-                    c.after.expired_time.map(format_api).unwrap_or_default()
+                    r.period.count,
+                    r.period.unit,
+                    format_api(r.after)
                 ),
             };
-            (c.instance_id.clone(), c.action, after)
+            (c.instance_id.clone(), c.action(), after)
         })
         .collect()
 }
@@ -67,9 +60,9 @@ fn renewal_auto_sets_auto_renewal_with_its_period_and_unit() {
         )]
     );
     let call = &plan.calls[0];
-    assert_eq!(call.action, ApiAction::ModifyInstanceAutoRenewAttribute);
-    let params: Vec<(&str, &str)> = call
-        .params
+    assert_eq!(call.action(), ApiAction::ModifyInstanceAutoRenewAttribute);
+    let params = call.mutation.params();
+    let params: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
@@ -113,9 +106,12 @@ fn renewal_manual_and_never_map_to_normal_and_not_renewal_without_a_period() {
         ]
     );
     for call in &plan.calls {
-        assert_eq!(call.params["AutoRenew"], "false");
-        assert!(!call.params.contains_key("Duration"), "{call:?}");
-        assert!(!call.params.contains_key("PeriodUnit"), "{call:?}");
+        assert_eq!(call.mutation.params()["AutoRenew"], "false");
+        assert!(!call.mutation.params().contains_key("Duration"), "{call:?}");
+        assert!(
+            !call.mutation.params().contains_key("PeriodUnit"),
+            "{call:?}"
+        );
     }
 }
 
@@ -173,12 +169,15 @@ fn min_remaining_renews_by_the_smallest_accepted_multiple_that_reaches_it() {
     // Expiry in 10 days: 2 months reach ~71 days, 3 months ~102 days ≥ 100.
     let plan = plan_of(policies, vec![instance("i-k", &[("team", "k")], 10)]);
     let renew = &plan.changes[0];
-    assert_eq!(renew.action, Action::Renew);
+    assert_eq!(renew.action(), Action::Renew);
     assert_eq!(
-        (renew.period, renew.period_unit.as_deref()),
+        (
+            renew.renewal().map(|r| r.period.count),
+            renew.renewal().map(|r| r.period.unit.as_api())
+        ),
         (Some(3), Some("Month"))
     );
-    let after = renew.after.expired_time.unwrap();
+    let after = renew.renewal().expect("a renewal").after;
     assert!(after >= in_days(100), "{after}");
     assert_eq!(renew.reason_code, ReasonCode::ExpiryWithinMinRemaining);
 
@@ -192,25 +191,25 @@ fn renew_period_in_years_is_sent_as_months_and_weeks_stay_weeks() {
     let years = "  - name: y\n    match: {tags: {team: y}}\n    renewal: manual\n    min_remaining: 30 days\n    renew_period: 1 year\n";
     let plan = plan_of(years, vec![instance("i-y", &[("team", "y")], 5)]);
     let call = &plan.calls[0];
-    assert_eq!(call.action, ApiAction::RenewInstance);
-    assert_eq!(call.params["Period"], "12");
-    assert_eq!(call.params["PeriodUnit"], "Month");
+    assert_eq!(call.action(), ApiAction::RenewInstance);
+    assert_eq!(call.mutation.params()["Period"], "12");
+    assert_eq!(call.mutation.params()["PeriodUnit"], "Month");
     assert!(
-        !call.params.contains_key("RegionId"),
+        !call.mutation.params().contains_key("RegionId"),
         "RenewInstance has no RegionId"
     );
 
     let weeks = "  - name: w\n    match: {tags: {team: w}}\n    renewal: manual\n    min_remaining: 20 days\n    renew_period: 1 week\n";
     let plan = plan_of(weeks, vec![instance("i-w", &[("team", "w")], 5)]);
-    assert_eq!(plan.calls[0].params["Period"], "3");
-    assert_eq!(plan.calls[0].params["PeriodUnit"], "Week");
+    assert_eq!(plan.calls[0].mutation.params()["Period"], "3");
+    assert_eq!(plan.calls[0].mutation.params()["PeriodUnit"], "Week");
 }
 
 #[test]
 fn a_target_beyond_the_longest_renewal_renews_by_the_longest_and_warns() {
     let policies = "  - name: far\n    match: {tags: {team: f}}\n    renewal: manual\n    min_remaining: 7 years\n";
     let plan = plan_of(policies, vec![instance("i-f", &[("team", "f")], 1)]);
-    assert_eq!(plan.changes[0].period, Some(60));
+    assert_eq!(plan.changes[0].renewal().map(|r| r.period.count), Some(60));
     assert_eq!(plan.warnings.len(), 1);
     assert!(
         plan.warnings[0].message.contains("longest renewal"),
@@ -233,9 +232,9 @@ fn a_target_past_any_date_still_renews_by_the_longest() {
     let renew = plan
         .changes
         .iter()
-        .find(|c| c.action == Action::Renew)
+        .find(|c| c.action() == Action::Renew)
         .expect("a renewal");
-    assert_eq!(renew.period, Some(60));
+    assert_eq!(renew.renewal().map(|r| r.period.count), Some(60));
     assert!(
         plan.warnings
             .iter()
@@ -250,13 +249,14 @@ fn renewal_tokens_are_deterministic_ascii_and_at_most_64_characters() {
     let policies = "  - name: keep\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 30 days\n";
     let a = plan_of(policies, vec![instance("i-k", &[("team", "k")], 3)]);
     let b = plan_of(policies, vec![instance("i-k", &[("team", "k")], 3)]);
-    let token = a.changes[0].client_token.clone().unwrap();
-    assert_eq!(Some(&token), b.changes[0].client_token.as_ref());
+    let token_of = |plan: &Plan| plan.changes[0].renewal().map(|r| r.token.to_string());
+    let token = token_of(&a).unwrap();
+    assert_eq!(Some(&token), token_of(&b).as_ref());
     assert!(token.len() <= 64 && token.is_ascii(), "{token}");
-    assert_eq!(a.calls[0].params["ClientToken"], token);
+    assert_eq!(a.calls[0].mutation.params()["ClientToken"], token);
     // Another observed expiry (e.g. renewed meanwhile) gives another token.
     let c = plan_of(policies, vec![instance("i-k", &[("team", "k")], 4)]);
-    assert_ne!(c.changes[0].client_token.as_ref(), Some(&token));
+    assert_ne!(token_of(&c).as_ref(), Some(&token));
 }
 
 #[test]
@@ -384,9 +384,13 @@ fn a_pay_as_you_go_id_is_skipped_with_a_warning() {
 fn an_expired_instance_is_renewed_before_auto_renewal_is_turned_on() {
     let policies = "  - name: prod\n    match: {tags: {env: prod}}\n    renewal: auto\n    auto_renew_period: 1 month\n    min_remaining: 30 days\n";
     let plan = plan_of(policies, vec![instance("i-x", &[("env", "prod")], -3)]);
-    let got: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    let got: Vec<Action> = plan.changes.iter().map(|c| c.action()).collect();
     assert_eq!(got, vec![Action::Renew, Action::ModifyAutoRenew]);
-    let phases: Vec<(ApiAction, u8)> = plan.calls.iter().map(|c| (c.action, c.phase)).collect();
+    let phases: Vec<(ApiAction, u8)> = plan
+        .calls
+        .iter()
+        .map(|c| (c.action(), c.phase.number()))
+        .collect();
     assert_eq!(
         phases,
         vec![
@@ -420,8 +424,8 @@ fn a_not_renewal_instance_leaves_that_status_before_its_renewal() {
         plan.changes[0].reason_code,
         ReasonCode::LeaveNotRenewalToRenew
     );
-    assert_eq!(plan.calls[0].phase, 1);
-    assert_eq!(plan.calls[1].phase, 2);
+    assert_eq!(plan.calls[0].phase, Phase::BeforeRenewal);
+    assert_eq!(plan.calls[1].phase, Phase::Renewal);
 }
 
 #[test]
@@ -444,7 +448,10 @@ fn an_expired_not_renewal_instance_wanting_auto_goes_normal_then_renewed_then_au
         (Action::ModifyAutoRenew, "AutoRenewal 1 Month".to_string())
     );
     assert_eq!(
-        plan.calls.iter().map(|c| c.phase).collect::<Vec<_>>(),
+        plan.calls
+            .iter()
+            .map(|c| c.phase.number())
+            .collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
 }
@@ -591,7 +598,7 @@ fn modifications_are_batched_per_region_and_setting_by_one_hundred() {
     let sizes: Vec<(String, usize)> = plan
         .calls
         .iter()
-        .map(|c| (c.region.clone(), c.params["InstanceId"].split(',').count()))
+        .map(|c| (c.region().to_string(), c.ids().len()))
         .collect();
     // 251 in cn-hangzhou (one of them only differs in period: same target setting) → 3 calls.
     assert_eq!(
@@ -644,7 +651,7 @@ fn free_modifications_fill_the_batches_that_ordering_forces() {
     let shape: Vec<(u8, ApiAction, usize)> = plan
         .calls
         .iter()
-        .map(|c| (c.phase, c.action, c.changes.len()))
+        .map(|c| (c.phase.number(), c.action(), c.changes.len()))
         .collect();
     assert_eq!(
         shape,
@@ -654,7 +661,7 @@ fn free_modifications_fill_the_batches_that_ordering_forces() {
             (3, ApiAction::ModifyInstanceAutoRenewAttribute, 51),
         ]
     );
-    assert!(plan.calls[0].params["InstanceId"].contains("i-n"));
+    assert!(plan.calls[0].mutation.params()["InstanceId"].contains("i-n"));
 }
 
 #[test]
@@ -737,7 +744,10 @@ fn turning_auto_renewal_on_shows_the_first_charge_and_warns_when_too_late() {
         .iter()
         .find(|c| c.instance_id == "i-far")
         .unwrap();
-    let first = far.first_deduction.expect("a first charge");
+    let first = far
+        .setting()
+        .and_then(|s| s.first_deduction)
+        .expect("a first charge");
     // 9 days before the expiry date (day 100), at 08:00 UTC+8.
     assert_eq!(
         renewctl::time::format_api(first),
@@ -765,8 +775,11 @@ fn auto_renewal_after_a_renewal_counts_its_first_charge_from_the_new_expiry() {
     let plan = plan_of(policies, vec![instance("i-x", &[("env", "prod")], 1)]);
     let renew = &plan.changes[0];
     let modify = &plan.changes[1];
-    let new_expiry = renew.after.expired_time.unwrap();
-    let first = modify.first_deduction.expect("first charge");
+    let new_expiry = renew.renewal().expect("a renewal").after;
+    let first = modify
+        .setting()
+        .and_then(|s| s.first_deduction)
+        .expect("first charge");
     assert!(
         first < new_expiry && first > now(),
         "{first} vs {new_expiry}"
@@ -809,7 +822,7 @@ fn a_managed_instance_locked_for_security_is_an_error_and_the_rest_is_planned() 
     assert!(
         plan.calls
             .iter()
-            .all(|c| !c.params["InstanceId"].contains("i-locked"))
+            .all(|c| !c.mutation.params()["InstanceId"].contains("i-locked"))
     );
     assert!(plan.observed.iter().all(|o| o.instance_id != "i-locked"));
 }
@@ -923,7 +936,7 @@ fn a_fresh_token_is_for_the_named_instance_only_and_an_unused_one_is_a_warning()
         plan.changes
             .iter()
             .find(|c| c.instance_id == id)
-            .and_then(|c| c.client_token.clone())
+            .and_then(|c| c.renewal().map(|r| r.token.to_string()))
             .expect("a renewal")
     };
     assert!(token("i-a").starts_with("renewctl-a2-"), "{}", token("i-a"));
@@ -933,7 +946,7 @@ fn a_fresh_token_is_for_the_named_instance_only_and_an_unused_one_is_a_warning()
         .iter()
         .find(|c| c.instance_id == "i-a")
         .expect("i-a");
-    assert_eq!(a.token_attempt, Some(2));
+    assert_eq!(a.renewal().map(|r| r.attempt.get()), Some(2));
     assert!(
         plan.warnings
             .iter()
@@ -944,8 +957,8 @@ fn a_fresh_token_is_for_the_named_instance_only_and_an_unused_one_is_a_warning()
     // The default plan's tokens are the first attempt's.
     let plain = plan::plan(&config.desired, &state, now(), &config.digest);
     assert_ne!(
-        plain.changes[0].client_token.as_deref(),
-        Some(token("i-a").as_str())
+        plain.changes[0].renewal().map(|r| r.token.to_string()),
+        Some(token("i-a"))
     );
 }
 
@@ -957,6 +970,10 @@ fn the_token_does_not_depend_on_the_period_or_the_policy() {
     let long = "  - name: b\n    match: {tags: {team: k}}\n    renewal: manual\n    min_remaining: 90 days\n    renew_period: 1 month\n";
     let a = plan_of(short, vec![instance("i-k", &[("team", "k")], 3)]);
     let b = plan_of(long, vec![instance("i-k", &[("team", "k")], 3)]);
-    assert_ne!(a.changes[0].period, b.changes[0].period);
-    assert_eq!(a.changes[0].client_token, b.changes[0].client_token);
+    let (ra, rb) = (
+        a.changes[0].renewal().unwrap(),
+        b.changes[0].renewal().unwrap(),
+    );
+    assert_ne!(ra.period, rb.period);
+    assert_eq!(ra.token, rb.token);
 }

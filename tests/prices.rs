@@ -5,10 +5,12 @@
 //! `read_calls`; an unpriceable period and a failing read shown unknown with the reason;
 //! `--no-prices` reading nothing; the Markdown comment's price column and total.
 
+use renewctl::ecs::{PriceQuery, PriceUnit};
 use renewctl::emulator::FaultKind;
 use renewctl::money::Amount;
-use renewctl::plan::prices::{PriceQuery, PriceUnit, price_query, set_prices};
-use renewctl::plan::{self, Action, Plan, Price, Quote};
+use renewctl::plan::cost::Quote;
+use renewctl::plan::cost::set_prices;
+use renewctl::plan::{self, Action, Plan, Price};
 use serde_json::Value;
 
 use crate::support::cli::{renewctl, run, tempdir};
@@ -43,7 +45,11 @@ fn each_renewal_length_is_priced_by_the_query_of_the_same_length() {
         "60 months",
         "1 week",
     ]);
-    let got: Vec<Result<PriceQuery, String>> = plan.changes.iter().map(price_query).collect();
+    let got: Vec<Result<PriceQuery, String>> = plan
+        .changes
+        .iter()
+        .map(|c| PriceQuery::for_renewal(c.renewal().expect("a renewal").period))
+        .collect();
     let month = |period| {
         Ok(PriceQuery {
             period,
@@ -164,7 +170,7 @@ fn a_saved_plan_keeps_its_prices_and_an_older_one_without_them_reads_unknown() {
     old["changes"][0].as_object_mut().unwrap().remove("price");
     let old: Plan = serde_json::from_value(old).unwrap();
     assert!(matches!(old.changes[0].quote(), Some(Quote::Unknown(_))));
-    assert_eq!(old.changes[0].action, Action::Renew);
+    assert_eq!(old.changes[0].action(), Action::Renew);
 }
 
 // Against the emulator.

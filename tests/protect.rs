@@ -23,16 +23,14 @@ fn plan_of(yaml: &str, instances: Vec<renewctl::observed::InstanceSnapshot>) -> 
 fn statuses(changes: &[plan::Change]) -> Vec<String> {
     changes
         .iter()
-        .filter(|c| c.action == Action::ModifyAutoRenew)
-        .map(|c| {
-            let s = |state: &plan::ChangeState| {
-                state
-                    .renewal_status
-                    .as_ref()
-                    .map(|s| s.as_api().to_string())
-                    .unwrap_or_default()
-            };
-            format!("{} {}→{}", c.instance_id, s(&c.before), s(&c.after))
+        .filter_map(|c| {
+            let s = c.setting()?;
+            Some(format!(
+                "{} {}→{}",
+                c.instance_id,
+                s.before.status,
+                s.after.status()
+            ))
         })
         .collect()
 }
@@ -220,7 +218,7 @@ fn a_renewal_goes_ahead_while_the_downgrade_beside_it_is_blocked() {
             "Month",
         )],
     );
-    let actions: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    let actions: Vec<Action> = plan.changes.iter().map(|c| c.action()).collect();
     assert_eq!(actions, vec![Action::Renew]);
     assert_eq!(statuses(&plan.blocked), vec!["i-a AutoRenewal→Normal"]);
     assert_eq!(

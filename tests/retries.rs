@@ -6,14 +6,15 @@
 
 use std::time::Duration;
 
-use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{
     ApiError, ClientConfig, EcsApi, EcsClient, Endpoint, ErrorClass, InstanceQuery, Paging,
     SignatureScheme,
 };
 use renewctl::credentials::{Credentials, Secret};
+use renewctl::ecs::{ApiAction, ClientToken, Mutation, PeriodUnit, RenewalPeriod};
 use renewctl::emulator::FaultKind;
-use renewctl::plan::{ApiAction, Call};
+use renewctl::plan::Call;
+use renewctl::rpc::retry::RetryPolicy;
 
 use crate::support::emulator::Emulator;
 
@@ -83,21 +84,20 @@ fn seq(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn renew(token: Option<&str>) -> Call {
-    let mut params = std::collections::BTreeMap::new();
-    params.insert("InstanceId".to_string(), ID.to_string());
-    params.insert("Period".to_string(), "1".to_string());
-    params.insert("PeriodUnit".to_string(), "Month".to_string());
-    if let Some(token) = token {
-        params.insert("ClientToken".to_string(), token.to_string());
-    }
-    Call {
+fn renew_of(id: &str, token: &str) -> Mutation {
+    Mutation::Renew {
         region: "cn-hangzhou".to_string(),
-        action: ApiAction::RenewInstance,
-        params,
-        phase: 2,
-        changes: vec![0],
+        id: id.to_string(),
+        period: RenewalPeriod {
+            count: 1,
+            unit: PeriodUnit::Month,
+        },
+        token: ClientToken::from_recorded(token).expect("a token"),
     }
+}
+
+fn renew(token: &str) -> Mutation {
+    renew_of(ID, token)
 }
 
 fn page() -> InstanceQuery {
@@ -133,7 +133,7 @@ fn a_5xx_renewal_with_its_client_token_is_retried_and_renews_once() {
     let emu = Emulator::start(FLEET);
     emu.push_fault(Some("RenewInstance"), FaultKind::ServerError);
     let outcome = rt()
-        .block_on(client(&emu).execute(&renew(Some("renewctl-retry-test-1"))))
+        .block_on(client(&emu).execute(&renew("renewctl-retry-test-1")))
         .expect("renewed");
     assert!(outcome.order_id.is_some());
     assert_eq!(
@@ -151,7 +151,7 @@ fn a_renewal_whose_answer_was_lost_is_retried_and_answered_from_the_token_not_pa
     let emu = Emulator::start(FLEET);
     emu.push_fault(Some("RenewInstance"), FaultKind::DropAfterCommit);
     let before = emu.handle().instance(ID).and_then(|i| i.expired_time);
-    rt().block_on(client(&emu).execute(&renew(Some("renewctl-retry-test-2"))))
+    rt().block_on(client(&emu).execute(&renew("renewctl-retry-test-2")))
         .expect("the repeat gets the first answer");
     assert_eq!(
         log(&emu),
@@ -163,18 +163,11 @@ fn a_renewal_whose_answer_was_lost_is_retried_and_answered_from_the_token_not_pa
 }
 
 #[test]
-fn a_renewal_without_a_client_token_is_not_retried_after_an_ambiguous_failure() {
+fn a_throttled_renewal_is_retried_with_its_token_before_the_action_runs() {
+    // Throttling happens before the action runs: retried, and paid once.
     let emu = Emulator::start(FLEET);
-    emu.push_fault(Some("RenewInstance"), FaultKind::ServerError);
-    let err = rt()
-        .block_on(client(&emu).execute(&renew(None)))
-        .expect_err("not retried");
-    assert_eq!(err.code(), Some("ServiceUnavailable"));
-    assert_eq!(log(&emu), seq(&[("RenewInstance", "ServiceUnavailable")]));
-    // Throttling happens before the action runs: retried even without a token.
-    emu.handle().clear_requests();
     emu.push_fault(Some("RenewInstance"), FaultKind::Throttle);
-    rt().block_on(client(&emu).execute(&renew(None)))
+    rt().block_on(client(&emu).execute(&renew("renewctl-retry-test-4")))
         .expect("retried after throttling");
     assert_eq!(
         log(&emu),
@@ -183,16 +176,13 @@ fn a_renewal_without_a_client_token_is_not_retried_after_an_ambiguous_failure() 
             ("RenewInstance", "ok")
         ])
     );
+    assert_eq!(emu.stats().renewals.get(ID), Some(&1));
 }
 
 #[test]
 fn client_errors_are_never_retried() {
     let emu = Emulator::start(FLEET);
-    let mut call = renew(Some("renewctl-retry-test-3"));
-    call.params.insert(
-        "InstanceId".to_string(),
-        "i-bp1nosuchinstance01".to_string(),
-    );
+    let call = renew_of("i-bp1nosuchinstance01", "renewctl-retry-test-3");
     let err = rt()
         .block_on(client(&emu).execute(&call))
         .expect_err("no such instance");
@@ -269,7 +259,7 @@ fn an_apply_under_faults_sends_each_call_once_plus_one_retry_per_fault() {
     let renewals: Vec<&Call> = plan
         .calls
         .iter()
-        .filter(|c| c.action == ApiAction::RenewInstance)
+        .filter(|c| c.action() == ApiAction::RenewInstance)
         .collect();
     let modifies = plan.calls.len() - renewals.len();
     assert!(renewals.len() >= 2 && modifies >= 2, "{plan:?}");

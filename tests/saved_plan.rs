@@ -5,14 +5,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use renewctl::rpc::retry::RetryPolicy;
 use renewctl::cloud::{ClientConfig, EcsApi, EcsClient, Endpoint, SignatureScheme};
 use renewctl::credentials::{Credentials, Secret};
-use renewctl::plan::{ApiAction, Call};
+use renewctl::ecs::{AutoRenewSetting, Mutation};
+use renewctl::rpc::retry::RetryPolicy;
 use serde_json::Value;
 
 use crate::support::cli::{Run, renewctl, run, tempdir};
 use crate::support::emulator::Emulator;
+use crate::support::renew_mutation;
 
 const FLEET: &str = include_str!("../examples/fleet.yaml");
 const CONFIG: &str = include_str!("../examples/renewal.yaml");
@@ -52,7 +53,7 @@ impl Setup {
     }
 
     /// A change made outside renewctl (the console, another tool), through the real client.
-    fn outside_call(&self, action: ApiAction, params: &[(&str, &str)]) {
+    fn outside_call(&self, call: Mutation) {
         let api = EcsClient::new(ClientConfig {
             endpoint: Endpoint::Fixed(self.emu.endpoint()),
             credentials: Credentials {
@@ -70,16 +71,6 @@ impl Setup {
             retry: RetryPolicy::default(),
         })
         .expect("client");
-        let call = Call {
-            region: "cn-hangzhou".into(),
-            action,
-            params: params
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            phase: 2,
-            changes: vec![],
-        };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -90,6 +81,11 @@ impl Setup {
     fn mutating(&self) -> u64 {
         self.emu.stats().mutating_requests
     }
+}
+
+/// A renewal made outside renewctl (the console), with a token of its own.
+fn console_renewal(id: &str, months: u32) -> Mutation {
+    renew_mutation(id, months, &format!("console-{id}-{months}"))
 }
 
 fn assert_refused(setup: &Setup, out: &Run, expected: &[&str]) {
@@ -147,14 +143,7 @@ fn a_plan_whose_expiry_moved_is_refused() {
     let setup = Setup::new();
     setup.save_plan();
     // Someone renews batch-1 in the console after the review.
-    setup.outside_call(
-        ApiAction::RenewInstance,
-        &[
-            ("InstanceId", "i-bp1demo0000000007"),
-            ("Period", "1"),
-            ("PeriodUnit", "Month"),
-        ],
-    );
+    setup.outside_call(console_renewal("i-bp1demo0000000007", 1));
     let before = setup.mutating();
     let out = setup.run(&["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -180,14 +169,7 @@ fn a_plan_whose_expiry_moved_is_refused() {
 fn a_plan_whose_expiry_moved_elsewhere_is_refused_naming_both_dates() {
     let setup = Setup::new();
     setup.save_plan();
-    setup.outside_call(
-        ApiAction::RenewInstance,
-        &[
-            ("InstanceId", "i-bp1demo0000000005"),
-            ("Period", "3"),
-            ("PeriodUnit", "Month"),
-        ],
-    );
+    setup.outside_call(console_renewal("i-bp1demo0000000005", 3));
     let before = setup.mutating();
     let out = setup.run(&["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -208,14 +190,11 @@ fn a_plan_whose_expiry_moved_elsewhere_is_refused_naming_both_dates() {
 fn a_plan_whose_renewal_status_changed_is_refused() {
     let setup = Setup::new();
     setup.save_plan();
-    setup.outside_call(
-        ApiAction::ModifyInstanceAutoRenewAttribute,
-        &[
-            ("RegionId", "cn-hangzhou"),
-            ("InstanceId", "i-bp1demo0000000001"),
-            ("RenewalStatus", "NotRenewal"),
-        ],
-    );
+    setup.outside_call(Mutation::ModifyAutoRenew {
+        region: "cn-hangzhou".into(),
+        ids: vec!["i-bp1demo0000000001".into()],
+        setting: AutoRenewSetting::Never,
+    });
     let before = setup.mutating();
     let out = setup.run(&["apply", "plan.json"]);
     assert_eq!(out.code, 1);

@@ -35,11 +35,11 @@ use tokio::time::Instant;
 pub use stop::Stop;
 
 use crate::cloud::{ApiError, EcsApi};
+use crate::ecs::ApiAction;
 use crate::ecs::codes;
-use crate::plan::calls::{PHASE_AFTER_RENEWAL, PHASE_BEFORE_RENEWAL, PHASE_RENEWAL};
-use crate::plan::{Action, ApiAction, Call, Plan};
+use crate::plan::{Call, Phase, Plan};
 use crate::verify::{self, Checked, RenewalCheck, Verdict, Verification, VerifyOptions, Watch};
-use split::{Known, LagRetry, execute_modify, sub_call};
+use split::{Known, LagRetry, execute_modify};
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +241,7 @@ pub async fn apply_with<A: EcsApi>(
         .changes
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.action == Action::Renew)
+        .filter(|(_, c)| c.renewal().is_some())
         .map(|(i, c)| (c.instance_id.as_str(), i))
         .collect();
     let mut lag_retry = LagRetry {
@@ -251,7 +251,7 @@ pub async fn apply_with<A: EcsApi>(
     };
     let mut seen: BTreeMap<usize, Verdict> = BTreeMap::new();
 
-    for phase in [PHASE_BEFORE_RENEWAL, PHASE_RENEWAL, PHASE_AFTER_RENEWAL] {
+    for phase in Phase::ALL {
         let held = held_back(plan, phase, &report, &renewal_of, &seen, options);
         let mut calls: Vec<Call> = Vec::new();
         for call in plan.calls.iter().filter(|c| c.phase == phase) {
@@ -263,7 +263,7 @@ pub async fn apply_with<A: EcsApi>(
                 calls.push(ready);
             }
         }
-        if phase == PHASE_AFTER_RENEWAL && !stop.is_requested() {
+        if phase == Phase::AfterRenewal && !stop.is_requested() {
             let (kept, wait) = wait_for_renewals(
                 api,
                 plan,
@@ -433,7 +433,7 @@ fn finish(
 /// did not happen, or does not show (ECS refuses auto-renewal for an expired instance).
 fn held_back(
     plan: &Plan,
-    phase: u8,
+    phase: Phase,
     report: &Report,
     renewal_of: &HashMap<&str, usize>,
     seen: &BTreeMap<usize, Verdict>,
@@ -441,11 +441,11 @@ fn held_back(
 ) -> BTreeMap<String, String> {
     let mut held = options.excluded.clone();
     match phase {
-        PHASE_RENEWAL => {
+        Phase::Renewal => {
             for call in plan
                 .calls
                 .iter()
-                .filter(|c| c.phase == PHASE_BEFORE_RENEWAL)
+                .filter(|c| c.phase == Phase::BeforeRenewal)
             {
                 for &index in &call.changes {
                     let (Some(change), Some(outcome)) =
@@ -463,7 +463,7 @@ fn held_back(
                 }
             }
         }
-        PHASE_AFTER_RENEWAL => {
+        Phase::AfterRenewal => {
             for (id, &r) in renewal_of {
                 if !was_expired(plan, r, options) {
                     continue;
@@ -513,7 +513,7 @@ fn admit(
         Some(call.clone())
     } else {
         // Only a batch of status changes can lose members; a renewal has one.
-        Some(sub_call(call, &keep, &plan.changes))
+        Some(call.only(&keep, &plan.changes))
     };
     (ready, skip)
 }
@@ -522,7 +522,8 @@ fn admit(
 fn was_expired(plan: &Plan, change: usize, options: &ApplyOptions) -> bool {
     plan.changes
         .get(change)
-        .and_then(|c| c.before.expired_time)
+        .and_then(|c| c.renewal())
+        .map(|r| r.before)
         .is_some_and(|expiry| expiry <= options.now)
 }
 
@@ -580,7 +581,7 @@ async fn wait_for_renewals<A: EcsApi>(
     report.lag_wait = Some(wait);
 
     // Drop what still cannot be done.
-    let held = held_back(plan, PHASE_AFTER_RENEWAL, report, renewal_of, seen, options);
+    let held = held_back(plan, Phase::AfterRenewal, report, renewal_of, seen, options);
     let mut kept = Vec::new();
     for call in calls {
         let (ready, skipped) = admit(plan, &call, &held);
@@ -621,7 +622,7 @@ fn watch_of(plan: &Plan, change: usize) -> Option<Watch> {
     Some(Watch {
         region: c.region.clone(),
         instance_id: c.instance_id.clone(),
-        before: c.before.expired_time?,
+        before: c.renewal()?.before,
     })
 }
 
@@ -635,9 +636,9 @@ async fn run_call<A: EcsApi>(
     stop: &Stop,
     known: &Known,
 ) {
-    match call.action {
+    match call.action() {
         ApiAction::RenewInstance => {
-            let outcome = renewal_outcome(api.execute(call).await);
+            let outcome = renewal_outcome(api.execute(&call.mutation).await);
             for &index in &call.changes {
                 known.record(index, outcome.clone());
             }
@@ -678,25 +679,23 @@ async fn verify_renewals<A: EcsApi>(
 ) -> Verification {
     let mut checks = Vec::new();
     for (index, (change, outcome)) in plan.changes.iter().zip(&report.outcomes).enumerate() {
-        if change.action != Action::Renew {
+        let Some(renewal) = change.renewal() else {
             continue;
-        }
+        };
         let checked = match outcome {
             Outcome::Succeeded { .. } => Checked::Paid,
             Outcome::Unknown { .. } => Checked::Ambiguous,
             Outcome::TokenConflict { .. } => Checked::TokenConflict,
             _ => continue,
         };
-        let Some(before) = change.before.expired_time else {
-            continue;
-        };
+        let before = renewal.before;
         checks.push(RenewalCheck {
             change: index,
             region: change.region.clone(),
             instance_id: change.instance_id.clone(),
             checked,
             before,
-            expected: change.after.expired_time,
+            expected: Some(renewal.after),
             verdict: seen
                 .get(&index)
                 .cloned()

@@ -77,19 +77,6 @@ fn not_sent() -> Outcome {
     }
 }
 
-/// `call` restricted to the changes `members` (indices into the plan's changes).
-pub(crate) fn sub_call(call: &Call, members: &[usize], changes: &[Change]) -> Call {
-    let ids: Vec<&str> = members
-        .iter()
-        .filter_map(|&i| changes.get(i))
-        .map(|c| c.instance_id.as_str())
-        .collect();
-    let mut sub = call.clone();
-    sub.params.insert("InstanceId".to_string(), ids.join(","));
-    sub.changes = members.to_vec();
-    sub
-}
-
 /// Sends a ModifyInstanceAutoRenewAttribute call, splitting it past refusals of single
 /// instances; each change's outcome, and each call beyond the planned one, goes to `known` as
 /// soon as it is known. Once `stop` is requested no further part is sent.
@@ -115,9 +102,9 @@ pub(crate) async fn execute_modify<A: EcsApi>(
             let sub = if first {
                 call.clone()
             } else {
-                sub_call(call, members, changes)
+                call.only(members, changes)
             };
-            async move { api.execute(&sub).await }
+            async move { api.execute(&sub.mutation).await }
         });
         if !first {
             known.sent_extra(level.len() as u64);
@@ -220,7 +207,7 @@ async fn retry_while_lagging<A: EcsApi>(
     let Some(deadline) = lag.deadline else {
         return failed(&last);
     };
-    let single = sub_call(call, &[member], changes);
+    let single = call.only(&[member], changes).mutation;
     let mut pause = lag.first_pause;
     while Instant::now() + pause <= deadline {
         tokio::select! {

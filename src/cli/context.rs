@@ -6,13 +6,13 @@ use std::path::Path;
 use super::args::{GlobalArgs, SignatureArg};
 use super::config_file::{eprint_diagnostics, read_capped};
 use super::progress::{Progress, Tracked};
-use crate::rpc::retry::RetryPolicy;
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};
 use crate::observe::{ObserveOptions, observe_with};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::price;
+use crate::rpc::retry::RetryPolicy;
 
 /// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
 /// to `renewctl validate`, so that every plan does not repeat them at length.

@@ -31,7 +31,7 @@ fn change_json(
         value["region"] = json!(change.region);
         value["instance_id"] = json!(change.instance_id);
         value["policy"] = json!(change.policy);
-        value["action"] = json!(action_name(change.action));
+        value["action"] = json!(action_name(change.action()));
     }
     if let (Some(object), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
@@ -107,7 +107,7 @@ pub fn event_json(plan: &Plan, event: &ApplyEvent<'_>) -> Vec<serde_json::Value>
             Outcome::Unknown { error, code } => one(
                 *index,
                 "change_unknown",
-                json!({"error": error, "code": code, "may_have_been_charged": plan.changes.get(*index).is_some_and(|c| c.action == Action::Renew)}),
+                json!({"error": error, "code": code, "may_have_been_charged": plan.changes.get(*index).is_some_and(|c| c.renewal().is_some())}),
             ),
             Outcome::TokenConflict {
                 error,

@@ -63,6 +63,6 @@ pub async fn explain(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<
     }
 
     let explanation = explain::explain(&config.desired, &instance, &plan);
-    print!("{}", explain::render(&explanation, now));
+    print!("{}", crate::render::explain::render(&explanation, now));
     Ok(0)
 }

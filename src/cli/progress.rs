@@ -12,9 +12,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cloud::{ApiError, CallOutcome, EcsApi, InstancePage, InstanceQuery};
+use crate::ecs::{Mutation, Price, PriceQuery};
 use crate::observed::RenewalAttribute;
-use crate::plan::prices::PriceQuery;
-use crate::plan::{Call, Price};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -120,8 +119,8 @@ impl<A: EcsApi> EcsApi for Tracked<'_, A> {
         result
     }
 
-    async fn execute(&self, call: &Call) -> Result<CallOutcome, ApiError> {
-        let result = self.api.execute(call).await;
+    async fn execute(&self, mutation: &Mutation) -> Result<CallOutcome, ApiError> {
+        let result = self.api.execute(mutation).await;
         self.progress.inc();
         result
     }

@@ -16,22 +16,20 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::rpc::endpoint::{self, Target};
-use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
-use crate::rpc::request::SignatureScheme;
-use crate::rpc::error::ApiError;
-use crate::rpc::rate::RateLimiter;
-use crate::rpc::request::{self, RESERVED_PARAMS};
-use crate::rpc::response::{self, Answer, CallContext, Redactor};
-use crate::rpc::retry::{self, Failure, RetryPolicy};
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
 use crate::cloud::wire_price::{self, DescribeRenewalPriceResponse};
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::credentials::{Credentials, CredentialsProvider};
+use crate::ecs::{Mutation, Price, PriceQuery};
 use crate::observed::RenewalAttribute;
-use crate::plan::Price;
-use crate::plan::calls::Call;
-use crate::plan::prices::PriceQuery;
+use crate::rpc::endpoint::{self, Target};
+use crate::rpc::error::ApiError;
+use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
+use crate::rpc::rate::RateLimiter;
+use crate::rpc::request;
+use crate::rpc::request::SignatureScheme;
+use crate::rpc::response::{self, Answer, CallContext, Redactor};
+use crate::rpc::retry::{self, Failure, RetryPolicy};
 
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -521,26 +519,13 @@ impl EcsApi for EcsClient {
         .await
     }
 
-    async fn execute(&self, call: &Call) -> Result<CallOutcome, ApiError> {
-        let action = call.action.as_str();
-        if let Some(name) = call
-            .params
-            .keys()
-            .find(|name| RESERVED_PARAMS.contains(&name.as_str()))
-        {
-            return Err(config_error(
-                action,
-                &call.region,
-                format!("parameter {name} is reserved for the signature"),
-            ));
-        }
-        let params: Vec<(String, String)> = call
-            .params
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
+    async fn execute(&self, mutation: &Mutation) -> Result<CallOutcome, ApiError> {
+        let action = mutation.action().as_str();
+        // The one place a request's parameters are made: from the typed request, whose
+        // names never collide with the signature's (`request::RESERVED_PARAMS`).
+        let params: Vec<(String, String)> = mutation.params().into_iter().collect();
         self.call(
-            &call.region,
+            mutation.region(),
             action,
             &params,
             |answer: wire::MutationResponse| {

@@ -9,12 +9,14 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::cloud::ErrorClass;
+use crate::credentials::Secret;
+use crate::ecs::{
+    AutoRenewPeriod, AutoRenewSetting, ClientToken, Mutation, PeriodUnit, RenewalPeriod,
+};
+use crate::observed::{ChargeType, RenewalStatus};
 use crate::rpc::test_server::{
     Captured, Reply, TestServer, expected_acs3_authorization, expected_rpc_signature,
 };
-use crate::credentials::Secret;
-use crate::observed::{ChargeType, RenewalStatus};
-use crate::plan::calls::ApiAction;
 
 const SECRET: &str = "SECRET-sauce-123";
 const TOKEN: &str = "CAIS+test/Token==with+slash/and=eq";
@@ -73,21 +75,15 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn renew_call(token: Option<&str>) -> Call {
-    let mut params = map(&[
-        ("InstanceId", "i-1"),
-        ("Period", "1"),
-        ("PeriodUnit", "Month"),
-    ]);
-    if let Some(token) = token {
-        params.insert("ClientToken".into(), token.into());
-    }
-    Call {
+fn renew_call(token: &str) -> Mutation {
+    Mutation::Renew {
         region: "cn-hangzhou".into(),
-        action: ApiAction::RenewInstance,
-        params,
-        phase: 2,
-        changes: vec![0],
+        id: "i-1".into(),
+        period: RenewalPeriod {
+            count: 1,
+            unit: PeriodUnit::Month,
+        },
+        token: ClientToken::from_recorded(token).expect("a token"),
     }
 }
 
@@ -350,7 +346,7 @@ async fn rpc_renewal_with_sts_signs_every_parameter_and_reads_a_numeric_order_id
     ))
     .expect("valid");
     let outcome = client
-        .execute(&renew_call(Some("renewctl-abc")))
+        .execute(&renew_call("renewctl-abc"))
         .await
         .expect("renewed");
     assert_eq!(outcome.request_id, "req-9");
@@ -407,18 +403,13 @@ async fn acs3_modify_sends_the_call_params_exactly_with_sts_headers() {
         Some(TOKEN),
     ))
     .expect("valid");
-    let call = Call {
+    let call = Mutation::ModifyAutoRenew {
         region: "cn-hangzhou".into(),
-        action: ApiAction::ModifyInstanceAutoRenewAttribute,
-        params: map(&[
-            ("RegionId", "cn-hangzhou"),
-            ("InstanceId", "i-1,i-7"),
-            ("RenewalStatus", "AutoRenewal"),
-            ("Duration", "12"),
-            ("PeriodUnit", "Month"),
-        ]),
-        phase: 3,
-        changes: vec![0, 1],
+        ids: vec!["i-1".into(), "i-7".into()],
+        setting: AutoRenewSetting::Auto(AutoRenewPeriod {
+            duration: 12,
+            unit: PeriodUnit::Month,
+        }),
     };
     let outcome = client.execute(&call).await.expect("modified");
     assert_eq!(outcome.request_id, "req-m");
@@ -430,21 +421,39 @@ async fn acs3_modify_sends_the_call_params_exactly_with_sts_headers() {
         server.port,
         Some(TOKEN),
     );
-    assert_eq!(params(request), call.params);
-}
-
-#[tokio::test]
-async fn a_call_using_a_signature_parameter_name_is_refused() {
-    let server = TestServer::always(Reply::json(200, r#"{"RequestId":"r"}"#)).await;
-    let mut call = renew_call(None);
-    call.params.insert("Action".into(), "DeleteInstance".into());
-    let err = client(&server, SignatureScheme::RpcHmacSha1)
-        .execute(&call)
-        .await
-        .expect_err("reserved");
-    assert!(err.to_string().contains("reserved"), "{err}");
-    assert!(server.requests().is_empty());
+    assert_eq!(params(request), call.params());
+    assert_eq!(
+        params(request),
+        map(&[
+            ("AutoRenew", "true"),
+            ("Duration", "12"),
+            ("InstanceId", "i-1,i-7"),
+            ("PeriodUnit", "Month"),
+            ("RegionId", "cn-hangzhou"),
+            ("RenewalStatus", "AutoRenewal"),
+        ])
+    );
 }
 
 #[path = "client_failure_tests.rs"]
 mod failures;
+
+#[test]
+fn no_request_parameter_collides_with_the_signature_s() {
+    let modify = Mutation::ModifyAutoRenew {
+        region: "cn-hangzhou".into(),
+        ids: vec!["i-1".into()],
+        setting: AutoRenewSetting::Auto(AutoRenewPeriod {
+            duration: 1,
+            unit: PeriodUnit::Week,
+        }),
+    };
+    for mutation in [renew_call("renewctl-abc"), modify] {
+        for name in mutation.params().keys() {
+            assert!(
+                !crate::rpc::request::RESERVED_PARAMS.contains(&name.as_str()),
+                "{name}"
+            );
+        }
+    }
+}

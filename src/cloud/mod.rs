@@ -8,17 +8,14 @@ pub mod wire_price;
 
 use std::future::Future;
 
+use crate::ecs::{Mutation, Price, PriceQuery};
 use crate::observed::{InstanceSnapshot, RenewalAttribute, UnreadableInstance};
-use crate::plan::Price;
-use crate::plan::calls::Call;
-use crate::plan::prices::PriceQuery;
 
 pub use crate::rpc::request::SignatureScheme;
 pub use crate::rpc::{ApiError, ErrorClass, retry};
 pub use client::{ClientConfig, EcsClient, Endpoint};
 
-/// ECS answers at most this many instances per page, and takes at most this many ids per call.
-pub const MAX_BATCH: usize = 100;
+pub use crate::ecs::MAX_BATCH;
 
 /// How DescribeInstances is paged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,9 +86,12 @@ pub trait EcsApi: Send + Sync {
         instance_ids: &[String],
     ) -> impl Future<Output = Result<Vec<(String, RenewalAttribute)>, ApiError>> + Send;
 
-    /// Sends one planned mutating call (ModifyInstanceAutoRenewAttribute or RenewInstance)
-    /// exactly as the plan lists it.
-    fn execute(&self, call: &Call) -> impl Future<Output = Result<CallOutcome, ApiError>> + Send;
+    /// Sends one mutating request (ModifyInstanceAutoRenewAttribute or RenewInstance), with
+    /// exactly the parameters `Mutation::params` makes of it.
+    fn execute(
+        &self,
+        mutation: &Mutation,
+    ) -> impl Future<Output = Result<CallOutcome, ApiError>> + Send;
 
     /// DescribeRenewalPrice: what renewing one instance for `query` would cost. A read.
     fn describe_renewal_price(

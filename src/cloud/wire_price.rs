@@ -6,8 +6,8 @@
 
 use serde::Deserialize;
 
+use crate::ecs::Price;
 use crate::money::{Amount, is_currency_code};
-use crate::plan::Price;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -21,12 +21,12 @@ use super::provider::Lease;
 use super::vars::Environment;
 use super::{Credentials, Secret};
 use crate::rpc::SignatureScheme;
-use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
 use crate::rpc::endpoint::{self, Target};
+use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
 use crate::rpc::request::{format_request_time, sign_request_with_version};
+use crate::rpc::response::ErrorBody;
 use crate::rpc::response::{Redactor, excerpt};
 use crate::rpc::sign::percent_encode;
-use crate::rpc::response::ErrorBody;
 
 /// `Version` of the STS API.
 pub(crate) const STS_VERSION: &str = "2015-04-01";

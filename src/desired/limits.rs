@@ -1,33 +1,23 @@
-//! The values the ECS API accepts for auto-renew periods and renewal steps (ecs-api.md §3.4,
-//! §3.6; DESIGN.md §2). Checked by `validate` before any call, and used by the planner to pick
-//! the smallest renewal that satisfies `min_remaining`.
+//! The file's durations as the ECS API takes them (ecs-api.md §3.4, §3.6; DESIGN.md §2): an
+//! `auto_renew_period` as the `Duration`/`PeriodUnit` of automatic renewal, a `renew_period` as
+//! the step of RenewInstance's `Period` (years sent as months), each refused with the list of
+//! accepted values when the API would refuse it. The accepted values are the API's vocabulary
+//! (`ecs::period`); `validate` checks them before any call, and the planner picks the smallest
+//! renewal that satisfies `min_remaining` from them.
 
 use super::period::{Period, PeriodUnit};
+use crate::ecs::period::{
+    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS,
+};
+use crate::ecs::{AutoRenewPeriod, RenewalPeriod};
 
-/// ModifyInstanceAutoRenewAttribute `Duration` values per `PeriodUnit`.
-pub const AUTO_RENEW_MONTHS: &[u32] = &[1, 2, 3, 6, 12, 24, 36, 48, 60];
-pub const AUTO_RENEW_YEARS: &[u32] = &[1, 2, 3, 4, 5];
-pub const AUTO_RENEW_WEEKS: &[u32] = &[1, 2, 3, 4];
-
-/// RenewInstance `Period` values per `PeriodUnit` (it has no Year unit: years are sent as months).
-pub const RENEW_MONTHS: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60];
-pub const RENEW_WEEKS: &[u32] = &[1, 2, 3, 4];
-
-/// A period as the API takes it: a count and `Week`, `Month` or `Year`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ApiPeriod {
-    pub count: u32,
-    pub unit: PeriodUnit,
-}
-
-impl ApiPeriod {
-    pub fn unit_name(self) -> &'static str {
-        self.unit.api_name().unwrap_or("Month")
-    }
-
-    /// The same length as a `Period`, for calendar arithmetic.
-    pub fn as_period(self) -> Period {
-        Period::new(self.count, self.unit)
+/// The API's unit for a unit of the file (days have none).
+fn api_unit(unit: PeriodUnit) -> Option<crate::ecs::PeriodUnit> {
+    match unit {
+        PeriodUnit::Day => None,
+        PeriodUnit::Week => Some(crate::ecs::PeriodUnit::Week),
+        PeriodUnit::Month => Some(crate::ecs::PeriodUnit::Month),
+        PeriodUnit::Year => Some(crate::ecs::PeriodUnit::Year),
     }
 }
 
@@ -39,8 +29,8 @@ fn list(values: &[u32]) -> String {
         .join(", ")
 }
 
-/// The auto-renew setting for `period`, or the reason it is not accepted.
-pub fn auto_renew_setting(period: Period) -> Result<ApiPeriod, String> {
+/// The auto-renew period for `period`, or the reason it is not accepted.
+pub fn auto_renew_setting(period: Period) -> Result<AutoRenewPeriod, String> {
     let (allowed, unit) = match period.unit {
         PeriodUnit::Day => {
             return Err("auto-renewal is counted in weeks, months or years, not days".to_string());
@@ -49,21 +39,20 @@ pub fn auto_renew_setting(period: Period) -> Result<ApiPeriod, String> {
         PeriodUnit::Month => (AUTO_RENEW_MONTHS, "months"),
         PeriodUnit::Year => (AUTO_RENEW_YEARS, "years"),
     };
-    if allowed.contains(&period.count) {
-        Ok(ApiPeriod {
-            count: period.count,
-            unit: period.unit,
-        })
-    } else {
-        Err(format!(
+    match api_unit(period.unit).filter(|_| allowed.contains(&period.count)) {
+        Some(unit) => Ok(AutoRenewPeriod {
+            duration: period.count,
+            unit,
+        }),
+        None => Err(format!(
             "the API accepts an auto-renew period of {} {unit}",
             list(allowed)
-        ))
+        )),
     }
 }
 
 /// The RenewInstance step for `period` (years become months), or the reason it is not accepted.
-pub fn renew_step(period: Period) -> Result<ApiPeriod, String> {
+pub fn renew_step(period: Period) -> Result<RenewalPeriod, String> {
     let (count, unit) = match period.unit {
         PeriodUnit::Day => {
             return Err("a renewal is counted in weeks, months or years, not days".to_string());
@@ -75,17 +64,17 @@ pub fn renew_step(period: Period) -> Result<ApiPeriod, String> {
         PeriodUnit::Week => RENEW_WEEKS,
         _ => RENEW_MONTHS,
     };
-    if allowed.contains(&count) {
-        Ok(ApiPeriod { count, unit })
-    } else if period.unit == PeriodUnit::Week {
-        Err(format!("the API renews by {} weeks", list(RENEW_WEEKS)))
-    } else {
+    match api_unit(unit).filter(|_| allowed.contains(&count)) {
+        Some(unit) => Ok(RenewalPeriod { count, unit }),
+        None if period.unit == PeriodUnit::Week => {
+            Err(format!("the API renews by {} weeks", list(RENEW_WEEKS)))
+        }
         // Years are sent as months, so the accepted years are the whole years in that list.
-        Err(format!(
+        None => Err(format!(
             "the API renews by {} months, or {} years",
             list(RENEW_MONTHS),
             list(&renew_years())
-        ))
+        )),
     }
 }
 
@@ -103,22 +92,6 @@ pub fn renew_years() -> Vec<u32> {
 /// take one renewal after another, one per apply.
 pub const MIN_REMAINING_AT_MOST: (u32, u32, u32, u32) = (3653, 521, 120, 10);
 
-/// The renewal lengths the API accepts that are whole multiples of `step`, shortest first.
-pub fn renew_candidates(step: ApiPeriod) -> Vec<ApiPeriod> {
-    let allowed = match step.unit {
-        PeriodUnit::Week => RENEW_WEEKS,
-        _ => RENEW_MONTHS,
-    };
-    allowed
-        .iter()
-        .filter(|&&n| step.count > 0 && n % step.count == 0)
-        .map(|&count| ApiPeriod {
-            count,
-            unit: step.unit,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,9 +99,9 @@ mod tests {
     #[test]
     fn auto_renew_keeps_its_unit() {
         let year = auto_renew_setting(Period::new(1, PeriodUnit::Year)).unwrap();
-        assert_eq!((year.count, year.unit_name()), (1, "Year"));
+        assert_eq!((year.duration, year.unit.as_api()), (1, "Year"));
         let months = auto_renew_setting(Period::new(12, PeriodUnit::Month)).unwrap();
-        assert_eq!((months.count, months.unit_name()), (12, "Month"));
+        assert_eq!((months.duration, months.unit.as_api()), (12, "Month"));
         let err = auto_renew_setting(Period::new(5, PeriodUnit::Month)).unwrap_err();
         assert!(
             err.contains("1, 2, 3, 6, 12, 24, 36, 48, 60 months"),
@@ -141,7 +114,7 @@ mod tests {
     #[test]
     fn renew_steps_in_years_become_months() {
         let step = renew_step(Period::new(2, PeriodUnit::Year)).unwrap();
-        assert_eq!((step.count, step.unit_name()), (24, "Month"));
+        assert_eq!((step.count, step.unit.as_api()), (24, "Month"));
         let err = renew_step(Period::new(10, PeriodUnit::Month)).unwrap_err();
         assert!(
             err.contains("9, 12, 24, 36, 48, 60 months, or 1, 2, 3, 4, 5 years"),
@@ -156,7 +129,9 @@ mod tests {
     #[test]
     fn candidates_are_accepted_multiples_of_the_step() {
         let counts = |p: Period| {
-            renew_candidates(renew_step(p).unwrap())
+            renew_step(p)
+                .unwrap()
+                .multiples()
                 .iter()
                 .map(|c| c.count)
                 .collect::<Vec<_>>()

@@ -8,8 +8,6 @@ use std::str::FromStr;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::time::billing_zone;
-
 /// The unit of a `Period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeriodUnit {
@@ -67,10 +65,7 @@ impl Period {
             PeriodUnit::Year => jiff::Span::new().try_years(n),
         }
         .ok()?;
-        ts.to_zoned(billing_zone())
-            .checked_add(span)
-            .ok()
-            .map(|z| z.timestamp())
+        crate::time::add_in_billing_zone(ts, span)
     }
 }
 

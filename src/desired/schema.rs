@@ -11,11 +11,11 @@ use schemars::generate::SchemaSettings;
 use schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
-use super::limits::{
-    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, MIN_REMAINING_AT_MOST, RENEW_MONTHS,
-    RENEW_WEEKS, renew_years,
-};
+use super::limits::{MIN_REMAINING_AT_MOST, renew_years};
 use super::model::DesiredState;
+use crate::ecs::period::{
+    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS,
+};
 use crate::money::MAX_UNITS;
 
 /// The repository path of the committed schema, relative to a renewal.yaml at the top.

@@ -86,6 +86,18 @@ impl ClientToken {
         }
     }
 
+    /// A token as a saved plan recorded it: at most 64 printable ASCII characters. Whether it is
+    /// the token the plan's instance and expiry derive is the saved plan's check.
+    pub fn from_recorded(text: &str) -> Result<ClientToken, String> {
+        if !text.is_empty() && text.len() <= MAX_LEN && text.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(ClientToken(text.to_string()))
+        } else {
+            Err(format!(
+                "the ClientToken {text:?} is not 1 to {MAX_LEN} printable ASCII characters"
+            ))
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

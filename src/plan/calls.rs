@@ -1,55 +1,138 @@
-//! Batching changes into the fewest API calls (DESIGN.md §5). Pure.
+//! The calls of a plan, and batching changes into the fewest of them (DESIGN.md §5). Pure.
 //!
 //! RenewInstance takes one instance: one call per renewal. ModifyInstanceAutoRenewAttribute
-//! takes up to 100 ids sharing one setting: one call per (region, status, duration, unit) per
-//! 100 ids, except where ordering forces a split: a status change that must precede a renewal
-//! (leaving `NotRenewal`) runs in phase 1, renewals in phase 2, and a change that must follow
-//! its instance's renewal in phase 3. Changes free of ordering fill the spare room of those
-//! batches first, so the count stays minimal under the ordering constraint.
+//! takes up to 100 ids sharing one setting: one call per (region, setting) per 100 ids, except
+//! where ordering forces a split: a status change that must precede a renewal (leaving
+//! `NotRenewal`) runs in phase 1, renewals in phase 2, and a change that must follow its
+//! instance's renewal in phase 3. Changes free of ordering fill the spare room of those batches
+//! first, so the count stays minimal under the ordering constraint.
+//!
+//! A call is a typed request (`ecs::Mutation`) with its phase and the changes it carries. Its
+//! serde form is the plan JSON's call object (format_version "1": `region`, `action`, `params`
+//! — the exact wire parameters, made by `Mutation::params` — `phase`, `changes`).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change};
-use crate::cloud::MAX_BATCH;
+use super::change::{Change, ChangeDetail};
+use crate::ecs::{ApiAction, AutoRenewSetting, MAX_BATCH, Mutation};
 
-/// The mutating ECS actions a plan can call.
+/// When a call runs. Apply runs the phases in order; calls of one phase may run concurrently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ApiAction {
-    ModifyInstanceAutoRenewAttribute,
-    RenewInstance,
+#[serde(into = "u8", try_from = "u8")]
+pub enum Phase {
+    /// 1: status changes that must precede a renewal (moving off `NotRenewal`).
+    BeforeRenewal,
+    /// 2: renewals.
+    Renewal,
+    /// 3: the other status changes.
+    AfterRenewal,
 }
 
-impl ApiAction {
-    pub fn as_str(self) -> &'static str {
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::BeforeRenewal, Phase::Renewal, Phase::AfterRenewal];
+
+    pub fn number(self) -> u8 {
         match self {
-            ApiAction::ModifyInstanceAutoRenewAttribute => "ModifyInstanceAutoRenewAttribute",
-            ApiAction::RenewInstance => "RenewInstance",
+            Phase::BeforeRenewal => 1,
+            Phase::Renewal => 2,
+            Phase::AfterRenewal => 3,
         }
     }
 }
 
-impl fmt::Display for ApiAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl From<Phase> for u8 {
+    fn from(phase: Phase) -> u8 {
+        phase.number()
     }
 }
 
-/// One API request that apply will send, exactly: region (which endpoint), action and the
-/// business parameters. Apply runs calls phase by phase, in order; calls of one phase may run
-/// concurrently.
+impl TryFrom<u8> for Phase {
+    type Error = String;
+    fn try_from(n: u8) -> Result<Phase, String> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.number() == n)
+            .ok_or_else(|| format!("phase {n} does not exist (1, 2 or 3)"))
+    }
+}
+
+/// One API request that apply will send, exactly, with its phase and the indices of the plan's
+/// changes it carries out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CallJson", into = "CallJson")]
 pub struct Call {
-    pub region: String,
-    pub action: ApiAction,
-    pub params: BTreeMap<String, String>,
-    /// 1: status changes that must precede a renewal (moving off `NotRenewal`);
-    /// 2: renewals; 3: the other auto-renew changes.
-    pub phase: u8,
-    /// Indices into the plan's `changes` that this call carries out.
+    pub mutation: Mutation,
+    pub phase: Phase,
     pub changes: Vec<usize>,
+}
+
+impl Call {
+    pub fn action(&self) -> ApiAction {
+        self.mutation.action()
+    }
+
+    pub fn region(&self) -> &str {
+        self.mutation.region()
+    }
+
+    /// The instances it names.
+    pub fn ids(&self) -> Vec<&str> {
+        self.mutation.ids()
+    }
+
+    /// This call restricted to the changes `members` (indices into `changes`): the ids of a
+    /// status change shrink to theirs. For splitting a refused batch, or leaving out changes
+    /// that cannot be made now.
+    pub fn only(&self, members: &[usize], changes: &[Change]) -> Call {
+        let mut mutation = self.mutation.clone();
+        if let Mutation::ModifyAutoRenew { ids, .. } = &mut mutation {
+            *ids = members
+                .iter()
+                .filter_map(|&i| changes.get(i))
+                .map(|c| c.instance_id.clone())
+                .collect();
+        }
+        Call {
+            mutation,
+            phase: self.phase,
+            changes: members.to_vec(),
+        }
+    }
+}
+
+/// The plan JSON's call object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CallJson {
+    region: String,
+    action: ApiAction,
+    params: BTreeMap<String, String>,
+    phase: Phase,
+    changes: Vec<usize>,
+}
+
+impl From<Call> for CallJson {
+    fn from(call: Call) -> CallJson {
+        CallJson {
+            region: call.region().to_string(),
+            action: call.action(),
+            params: call.mutation.params(),
+            phase: call.phase,
+            changes: call.changes,
+        }
+    }
+}
+
+impl TryFrom<CallJson> for Call {
+    type Error = String;
+    fn try_from(json: CallJson) -> Result<Call, String> {
+        Ok(Call {
+            mutation: Mutation::from_params(json.action, &json.region, &json.params)?,
+            phase: json.phase,
+            changes: json.changes,
+        })
+    }
 }
 
 /// When a change must run relative to its instance's renewal.
@@ -65,40 +148,70 @@ pub enum Slot {
     Free,
 }
 
-pub const PHASE_BEFORE_RENEWAL: u8 = 1;
-pub const PHASE_RENEWAL: u8 = 2;
-pub const PHASE_AFTER_RENEWAL: u8 = 3;
-
-/// What a ModifyInstanceAutoRenewAttribute call sets; changes sharing it can share a call.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct ModifyKey {
-    region: String,
-    status: String,
-    duration: Option<u32>,
-    unit: Option<String>,
+/// The request that carries out `changes` (indices into `all`, one call's worth), or why they
+/// cannot share one: a renewal is one call; status changes share a call when they share a region
+/// and a setting.
+pub fn request_for(members: &[usize], all: &[Change]) -> Result<Mutation, String> {
+    let changes: Vec<&Change> = members.iter().filter_map(|&i| all.get(i)).collect();
+    let Some(first) = changes.first() else {
+        return Err("it carries no change".to_string());
+    };
+    match &first.detail {
+        ChangeDetail::Renew(renewal) if changes.len() == 1 => Ok(Mutation::Renew {
+            region: first.region.clone(),
+            id: first.instance_id.clone(),
+            period: renewal.period,
+            token: renewal.token.clone(),
+        }),
+        ChangeDetail::Renew(_) => Err(format!("it carries {} renewals", changes.len())),
+        ChangeDetail::ModifyAutoRenew(setting) => {
+            let same = |c: &&Change| {
+                c.region == first.region && c.setting().is_some_and(|s| s.after == setting.after)
+            };
+            if !changes.iter().all(same) {
+                return Err("its changes do not share one region and setting".to_string());
+            }
+            Ok(Mutation::ModifyAutoRenew {
+                region: first.region.clone(),
+                ids: changes.iter().map(|c| c.instance_id.clone()).collect(),
+                setting: setting.after,
+            })
+        }
+    }
 }
 
 /// The calls that carry out `changes` (sorted as the plan lists them), given each change's slot.
 pub fn batch(changes: &[Change], slots: &[Slot]) -> Vec<Call> {
     let mut calls = Vec::new();
-    let mut groups: BTreeMap<ModifyKey, [Vec<usize>; 3]> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, AutoRenewSetting), [Vec<usize>; 3]> = BTreeMap::new();
 
     for (index, (change, slot)) in changes.iter().zip(slots).enumerate() {
-        match change.action {
-            Action::Renew => calls.push(renew_call(index, change)),
-            Action::ModifyAutoRenew => {
-                let key = modify_key(change);
+        match &change.detail {
+            ChangeDetail::Renew(renewal) => calls.push(Call {
+                mutation: Mutation::Renew {
+                    region: change.region.clone(),
+                    id: change.instance_id.clone(),
+                    period: renewal.period,
+                    token: renewal.token.clone(),
+                },
+                phase: Phase::Renewal,
+                changes: vec![index],
+            }),
+            ChangeDetail::ModifyAutoRenew(setting) => {
                 let lane = match slot {
                     Slot::BeforeRenewal => 0,
                     Slot::AfterRenewal | Slot::Renewal => 1,
                     Slot::Free => 2,
                 };
-                groups.entry(key).or_default()[lane].push(index);
+                groups
+                    .entry((change.region.clone(), setting.after))
+                    .or_default()[lane]
+                    .push(index);
             }
         }
     }
 
-    for (key, [before, after, free]) in groups {
+    for ((region, setting), [before, after, free]) in groups {
         // Free changes first top up the last phase-1 batch, then join phase 3.
         let spare = if before.is_empty() {
             0
@@ -111,130 +224,34 @@ pub fn batch(changes: &[Change], slots: &[Slot]) -> Vec<Call> {
         let mut phase3 = after;
         phase3.extend_from_slice(&free[spare..]);
         for (phase, mut members) in [
-            (PHASE_BEFORE_RENEWAL, phase1),
-            (PHASE_AFTER_RENEWAL, phase3),
+            (Phase::BeforeRenewal, phase1),
+            (Phase::AfterRenewal, phase3),
         ] {
             members.sort_by(|&a, &b| changes[a].instance_id.cmp(&changes[b].instance_id));
             for chunk in members.chunks(MAX_BATCH) {
-                calls.push(modify_call(&key, phase, chunk, changes));
+                calls.push(Call {
+                    mutation: Mutation::ModifyAutoRenew {
+                        region: region.clone(),
+                        ids: chunk
+                            .iter()
+                            .map(|&i| changes[i].instance_id.clone())
+                            .collect(),
+                        setting,
+                    },
+                    phase,
+                    changes: chunk.to_vec(),
+                });
             }
         }
     }
 
     calls.sort_by(|a, b| {
-        (a.phase, &a.region, a.action, first_id(a)).cmp(&(
+        (a.phase, a.region(), a.action(), a.ids().first().copied()).cmp(&(
             b.phase,
-            &b.region,
-            b.action,
-            first_id(b),
+            b.region(),
+            b.action(),
+            b.ids().first().copied(),
         ))
     });
     calls
-}
-
-/// The parameters `call` must carry, rebuilt from the changes it names (in its order), or why
-/// none can be: its changes disagree on the setting a status change sends.
-pub fn expected_params(
-    call: &Call,
-    changes: &[Change],
-) -> Result<BTreeMap<String, String>, String> {
-    let members: Vec<&Change> = call
-        .changes
-        .iter()
-        .filter_map(|&i| changes.get(i))
-        .collect();
-    let Some(first) = members.first() else {
-        return Err("it carries no change".to_string());
-    };
-    match call.action {
-        ApiAction::RenewInstance => Ok(renew_call(0, first).params),
-        ApiAction::ModifyInstanceAutoRenewAttribute => {
-            let key = modify_key(first);
-            if members.iter().any(|c| modify_key(c) != key) {
-                return Err("its changes do not share one setting".to_string());
-            }
-            let mut params = modify_call(&key, call.phase, &[], changes).params;
-            params.insert(
-                "InstanceId".to_string(),
-                members
-                    .iter()
-                    .map(|c| c.instance_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            Ok(params)
-        }
-    }
-}
-
-fn modify_key(change: &Change) -> ModifyKey {
-    ModifyKey {
-        region: change.region.clone(),
-        status: change
-            .after
-            .renewal_status
-            .as_ref()
-            .map(|s| s.as_api().to_string())
-            .unwrap_or_default(),
-        duration: change.after.duration,
-        unit: change.after.period_unit.clone(),
-    }
-}
-
-fn first_id(call: &Call) -> &str {
-    call.params
-        .get("InstanceId")
-        .map(|ids| ids.split(',').next().unwrap_or(""))
-        .unwrap_or("")
-}
-
-fn renew_call(index: usize, change: &Change) -> Call {
-    let mut params = BTreeMap::new();
-    params.insert("InstanceId".to_string(), change.instance_id.clone());
-    if let Some(period) = change.period {
-        params.insert("Period".to_string(), period.to_string());
-    }
-    if let Some(unit) = &change.period_unit {
-        params.insert("PeriodUnit".to_string(), unit.clone());
-    }
-    if let Some(token) = &change.client_token {
-        params.insert("ClientToken".to_string(), token.clone());
-    }
-    Call {
-        region: change.region.clone(),
-        action: ApiAction::RenewInstance,
-        params,
-        phase: PHASE_RENEWAL,
-        changes: vec![index],
-    }
-}
-
-fn modify_call(key: &ModifyKey, phase: u8, members: &[usize], changes: &[Change]) -> Call {
-    let ids: Vec<&str> = members
-        .iter()
-        .map(|&i| changes[i].instance_id.as_str())
-        .collect();
-    let mut params = BTreeMap::new();
-    params.insert("RegionId".to_string(), key.region.clone());
-    params.insert("InstanceId".to_string(), ids.join(","));
-    params.insert("RenewalStatus".to_string(), key.status.clone());
-    // RenewalStatus decides; AutoRenew is sent to agree with it (ecs-api.md §3.4), and Duration
-    // and PeriodUnit only with AutoRenewal, as Terraform's provider does.
-    let auto = key.status == "AutoRenewal";
-    params.insert("AutoRenew".to_string(), auto.to_string());
-    if auto {
-        if let Some(duration) = key.duration {
-            params.insert("Duration".to_string(), duration.to_string());
-        }
-        if let Some(unit) = &key.unit {
-            params.insert("PeriodUnit".to_string(), unit.clone());
-        }
-    }
-    Call {
-        region: key.region.clone(),
-        action: ApiAction::ModifyInstanceAutoRenewAttribute,
-        params,
-        phase,
-        changes: members.to_vec(),
-    }
 }

@@ -1,30 +1,30 @@
 //! The planner: `plan(desired, observed, now)` → `Plan`. Pure: it reads no clock, environment,
-//! file or network, so the same inputs always give the same plan (DESIGN.md §2, §4, §5).
+//! file or network, so the same inputs always give the same plan (DESIGN.md §2, §4, §5). It
+//! decides, instance by instance, what each managed instance needs (a status change, a renewal,
+//! both in the order ECS allows, or nothing), what protection blocks, and what cannot be planned
+//! at all (an error of the plan for that instance alone); `calls` batches the changes,
+//! `risk` reports what nothing renews, `summary` counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 
 use super::billing::{TOO_LATE_HOURS, first_deduction};
 use super::calls::{self, Slot};
-use super::prices;
+use super::change::{Change, ChangeDetail, PriceState, ReasonCode, Renewal, SettingChange};
+use super::cost;
 use super::protect::{lowers, protected_by};
+use super::risk::{Coverage, RISK_WINDOW_DAYS, days_between, release_time, risk_and_outlook};
 use super::{
-    Action, Change, ChangeState, FORMAT_VERSION, ObservedFingerprint, OutlookWeek, Plan,
-    PlanProblem, ProblemKind, ReasonCode, RiskItem, RiskKind, Summary, Warning,
+    FORMAT_VERSION, ObservedFingerprint, Plan, PlanProblem, ProblemKind, Summary, Warning,
 };
-use crate::desired::limits::{ApiPeriod, auto_renew_setting, renew_candidates, renew_step};
-use crate::desired::{DesiredState, Renewal, RenewalPolicy};
+use crate::desired::limits::{auto_renew_setting, renew_step};
+use crate::desired::{DesiredState, Renewal as Wanted, RenewalPolicy};
 use crate::ecs::codes::SECURITY_LOCK;
-use crate::ecs::{ClientToken, TokenAttempt};
+use crate::ecs::{AutoRenewSetting, ClientToken, RenewalPeriod, TokenAttempt};
 use crate::observed::{ChargeType, InstanceSnapshot, ObservedState, RenewalStatus};
 use crate::policy::{self, Governing};
-use crate::time::{billing_zone, format_api};
-
-/// Days after expiry at which ECS releases an unrenewed subscription instance (ecs-api.md §6).
-pub const RELEASE_AFTER_DAYS: i64 = 15;
-/// Instances expiring within this many days with nothing renewing them are warned about.
-pub const RISK_WINDOW_DAYS: i64 = 15;
+use crate::time::format_api;
 
 /// Knobs of the planner that are not part of the desired state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,27 +47,22 @@ impl Default for PlanOptions {
     }
 }
 
-/// Weeks in the expiry outlook.
-pub const OUTLOOK_WEEKS: i64 = 12;
-
-/// The `RenewalStatus` a policy asks for.
-pub fn wanted_status(renewal: Renewal) -> RenewalStatus {
-    match renewal {
-        Renewal::Auto => RenewalStatus::AutoRenewal,
-        Renewal::Manual => RenewalStatus::Normal,
-        Renewal::Never => RenewalStatus::NotRenewal,
+/// The setting a policy asks for; `None` for `renewal: auto` without an auto-renew period the
+/// API accepts (validation refuses such a file).
+pub fn wanted_setting(policy: &RenewalPolicy) -> Option<AutoRenewSetting> {
+    match policy.renewal {
+        Wanted::Auto => policy
+            .auto_renew_period()
+            .and_then(|p| auto_renew_setting(p).ok())
+            .map(AutoRenewSetting::Auto),
+        Wanted::Manual => Some(AutoRenewSetting::Manual),
+        Wanted::Never => Some(AutoRenewSetting::Never),
     }
-}
-
-/// The idempotency token of a renewal from the observed expiry `expired_time`: see
-/// `ecs::token` (instance and observed expiry only, and the attempt number a user asked for).
-pub fn client_token(instance_id: &str, expired_time: Timestamp, attempt: TokenAttempt) -> String {
-    ClientToken::for_renewal(instance_id, expired_time, attempt).into_string()
 }
 
 /// A renewal chosen for `min_remaining`.
 struct RenewalChoice {
-    period: ApiPeriod,
+    period: RenewalPeriod,
     new_expiry: Timestamp,
     /// False when even the longest accepted renewal does not reach `now + min_remaining`.
     reaches_target: bool,
@@ -82,59 +77,19 @@ fn choose_renewal(
 ) -> Option<RenewalChoice> {
     let step = renew_step(policy.renew_step()).ok()?;
     let mut last = None;
-    for candidate in renew_candidates(step) {
-        let new_expiry = candidate.as_period().after(expiry)?;
-        if new_expiry >= target {
-            return Some(RenewalChoice {
-                period: candidate,
-                new_expiry,
-                reaches_target: true,
-            });
-        }
-        last = Some(RenewalChoice {
+    for candidate in step.multiples() {
+        let new_expiry = candidate.after(expiry)?;
+        let choice = RenewalChoice {
             period: candidate,
             new_expiry,
-            reaches_target: false,
-        });
+            reaches_target: new_expiry >= target,
+        };
+        if choice.reaches_target {
+            return Some(choice);
+        }
+        last = Some(choice);
     }
     last
-}
-
-/// When ECS releases an instance that stays unrenewed after `expiry`.
-fn release_time(expiry: Timestamp) -> Timestamp {
-    expiry
-        .checked_add((RELEASE_AFTER_DAYS * 24).hours())
-        .unwrap_or(expiry)
-}
-
-/// Whole days from `from` to `to`, rounded to the nearest day (negative in the past).
-fn days_between(from: Timestamp, to: Timestamp) -> i64 {
-    let secs = to.duration_since(from).as_secs();
-    (secs + secs.signum() * 43_200) / 86_400
-}
-
-fn renewal_state(status: &RenewalStatus, duration: u32, unit: &str) -> ChangeState {
-    ChangeState {
-        renewal_status: Some(status.clone()),
-        duration: Some(duration),
-        period_unit: Some(unit.to_string()),
-        expired_time: None,
-    }
-}
-
-fn wanted_state(status: &RenewalStatus, auto: Option<ApiPeriod>) -> ChangeState {
-    match (status, auto) {
-        (RenewalStatus::AutoRenewal, Some(period)) => ChangeState {
-            renewal_status: Some(status.clone()),
-            duration: Some(period.count),
-            period_unit: Some(period.unit_name().to_string()),
-            expired_time: None,
-        },
-        _ => ChangeState {
-            renewal_status: Some(status.clone()),
-            ..ChangeState::default()
-        },
-    }
 }
 
 /// Accumulates the plan while instances are visited.
@@ -159,15 +114,6 @@ struct Draft {
     coverage: Vec<Option<Coverage>>,
 }
 
-/// What will keep an instance alive once the plan is applied.
-#[derive(Debug, Clone)]
-struct Coverage {
-    status_after: Option<RenewalStatus>,
-    renewed: bool,
-    /// Index of the governing policy.
-    policy: usize,
-}
-
 impl Draft {
     fn cover(&mut self, index: usize, coverage: Coverage) {
         if let Some(slot) = self.coverage.get_mut(index) {
@@ -177,18 +123,10 @@ impl Draft {
 
     /// Records `change` as blocked by `rule` instead of planning it, with a warning.
     fn block(&mut self, instance: &InstanceSnapshot, mut change: Change, rule: &str) {
-        let before = change
-            .before
-            .renewal_status
-            .as_ref()
-            .map_or("?", RenewalStatus::as_api)
-            .to_string();
-        let after = change
-            .after
-            .renewal_status
-            .as_ref()
-            .map_or("?", RenewalStatus::as_api)
-            .to_string();
+        let (before, after) = match change.setting() {
+            Some(s) => (s.before.status.to_string(), s.after.status().to_string()),
+            None => ("?".to_string(), "?".to_string()),
+        };
         let policy = change.policy.clone();
         self.warn(
             instance,
@@ -377,7 +315,7 @@ pub fn plan_with(
         let renewed = draft
             .changes
             .iter()
-            .any(|(c, _)| c.action == Action::Renew && &c.instance_id == id);
+            .any(|(c, _)| c.renewal().is_some() && &c.instance_id == id);
         if !renewed {
             draft.warnings.push(Warning {
                 region: None,
@@ -391,7 +329,13 @@ pub fn plan_with(
         }
     }
 
-    let (risk, outlook) = risk_and_outlook(desired, observed, &draft.coverage, now, options);
+    let (risk, outlook) = risk_and_outlook(
+        desired,
+        observed,
+        &draft.coverage,
+        now,
+        options.risk_window_days,
+    );
 
     let Draft {
         changes: mut planned,
@@ -417,26 +361,24 @@ pub fn plan_with(
     let (changes, slots): (Vec<Change>, Vec<Slot>) = planned.into_iter().unzip();
     let calls = calls::batch(&changes, &slots);
 
-    let observed_count =
-        observed.instances.len() as u64 + observed.unreadable.len() as u64 + looked_up_count;
-    let summary = Summary {
-        observed: observed_count,
-        managed,
-        skipped,
-        to_modify: changes
-            .iter()
-            .filter(|c| c.action == Action::ModifyAutoRenew)
-            .count() as u64,
-        to_renew: changes.iter().filter(|c| c.action == Action::Renew).count() as u64,
-        unchanged: managed.saturating_sub(skipped + changed + blocked_only + errored),
-        unmanaged: observed_count.saturating_sub(managed),
-        api_calls: calls.len() as u64,
-        read_calls: observed.read_calls,
-        at_risk: risk.len() as u64,
-        blocked: blocked.len() as u64,
-        errors: errors.len() as u64,
-        ..Summary::default()
-    };
+    let summary = Summary::count(
+        super::summary::Counts {
+            observed: observed.instances.len() as u64
+                + observed.unreadable.len() as u64
+                + looked_up_count,
+            managed,
+            skipped,
+            changed,
+            blocked_only,
+            errored,
+            read_calls: observed.read_calls,
+        },
+        &changes,
+        calls.len(),
+        risk.len(),
+        blocked.len(),
+        errors.len(),
+    );
 
     let mut plan = Plan {
         format_version: FORMAT_VERSION.to_string(),
@@ -456,7 +398,7 @@ pub fn plan_with(
         limits: Default::default(),
     };
     // Prices are read by the shell after planning; until then every renewal's is unknown.
-    prices::summarize(&mut plan);
+    cost::summarize(&mut plan);
     plan
 }
 
@@ -480,6 +422,16 @@ fn unplannable(
             ),
         ));
     }
+    if wanted_setting(policy).is_none() {
+        return Some((
+            ProblemKind::Unreadable,
+            format!(
+                "policy {:?} wants auto-renewal without an auto-renew period the API accepts \
+                 (renewctl validate names the fix)",
+                policy.name
+            ),
+        ));
+    }
     if instance.renewal.is_none() {
         let why = observed
             .attribute_errors
@@ -494,124 +446,6 @@ fn unplannable(
         ));
     }
     None
-}
-
-/// The instances nothing renews that expire within the risk window, and the expiry outlook
-/// over the next weeks, across every observed instance, managed or not.
-fn risk_and_outlook(
-    desired: &DesiredState,
-    observed: &ObservedState,
-    coverage: &[Option<Coverage>],
-    now: Timestamp,
-    options: &PlanOptions,
-) -> (Vec<RiskItem>, Vec<OutlookWeek>) {
-    let horizon = now
-        .checked_add((i64::from(options.risk_window_days) * 24).hours())
-        .unwrap_or(Timestamp::MAX);
-    let today = now.to_zoned(billing_zone()).date();
-    let mut outlook: Vec<OutlookWeek> = (0..OUTLOOK_WEEKS)
-        .map(|week| OutlookWeek {
-            week_start: today.checked_add((week * 7).days()).unwrap_or(today),
-            ..OutlookWeek::default()
-        })
-        .collect();
-    let mut risk = Vec::new();
-
-    for (index, instance) in observed.instances.iter().enumerate() {
-        // Borrowed: most instances are covered, and nothing is cloned for them.
-        let (status_after, renewed, policy_index) =
-            match coverage.get(index).and_then(Option::as_ref) {
-                Some(c) => (c.status_after.as_ref(), c.renewed, Some(c.policy)),
-                None => (instance.renewal.as_ref().map(|r| &r.status), false, None),
-            };
-        let expiry = instance.expired_time;
-        let expired = expiry <= now;
-        let auto = status_after == Some(&RenewalStatus::AutoRenewal);
-        let covered = renewed || (auto && !expired);
-
-        let seconds_ahead = expiry.duration_since(now).as_secs();
-        if seconds_ahead > 0 {
-            let week = seconds_ahead / (7 * 86_400);
-            if let Some(slot) = usize::try_from(week).ok().and_then(|w| outlook.get_mut(w)) {
-                slot.expiring += 1;
-                match (&status_after, covered) {
-                    (_, true) => slot.covered += 1,
-                    (None, false) => slot.unknown += 1,
-                    (Some(_), false) => slot.not_covered += 1,
-                }
-            }
-        }
-
-        if covered || expiry >= horizon {
-            continue;
-        }
-        let release = release_time(expiry);
-        let days = days_between(now, expiry);
-        let policy = policy_index
-            .and_then(|i| desired.policies.get(i))
-            .map(|p| p.name.clone());
-        let (kind, message) = if expired {
-            (
-                RiskKind::Expired,
-                format!(
-                    "expired on {}; ECS releases it on {} ({} days left) unless it is renewed",
-                    format_api(expiry),
-                    format_api(release),
-                    days_between(now, release).max(0)
-                ),
-            )
-        } else if status_after == Some(&RenewalStatus::NotRenewal) {
-            (
-                RiskKind::WillBeReleased,
-                format!(
-                    "expires on {} (in {days} days) and is set to NotRenewal: ECS releases it on {}",
-                    format_api(expiry),
-                    format_api(release)
-                ),
-            )
-        } else if status_after.is_none() {
-            (
-                RiskKind::Unknown,
-                format!(
-                    "expires on {} (in {days} days); no policy manages it and its auto-renew setting was not read",
-                    format_api(expiry)
-                ),
-            )
-        } else {
-            let why = match &policy {
-                Some(name) => format!(
-                    "policy {name:?} neither auto-renews it nor has a min_remaining that renews it now"
-                ),
-                None => "no policy manages it and auto-renewal is off".to_string(),
-            };
-            (
-                RiskKind::ExpiresSoon,
-                format!(
-                    "expires on {} (in {days} days) and nothing renews it: {why}",
-                    format_api(expiry)
-                ),
-            )
-        };
-        risk.push(RiskItem {
-            region: instance.region.clone(),
-            instance_id: instance.instance_id.clone(),
-            instance_name: instance.instance_name.clone(),
-            policy,
-            kind,
-            expired_time: expiry,
-            release_time: release,
-            renewal_status: status_after.cloned(),
-            message,
-        });
-    }
-    risk.sort_by(|a, b| {
-        (a.expired_time, &a.region, &a.instance_id).cmp(&(
-            b.expired_time,
-            &b.region,
-            &b.instance_id,
-        ))
-    });
-    (risk, outlook)
 }
 
 /// The ids listed by `ids` policies, with their policy's name; records an error for each one
@@ -702,24 +536,18 @@ fn plan_instance(
 ) {
     let policy = governing.policy;
     let name = policy.name.as_str();
-    // Checked by `unplannable` before: an instance without it is an error of the plan.
-    let Some(attr) = &instance.renewal else {
+    // Checked by `unplannable` before: an instance without them is an error of the plan.
+    let (Some(attr), Some(want)) = (&instance.renewal, wanted_setting(policy)) else {
         return;
     };
-
-    let want_status = wanted_status(policy.renewal);
-    let want_auto = match policy.renewal {
-        Renewal::Auto => policy
-            .auto_renew_period()
-            .and_then(|p| auto_renew_setting(p).ok()),
-        _ => None,
-    };
+    let want_status = RenewalStatus::from_api(want.status());
     let status_differs = attr.status != want_status;
-    let period_differs = want_auto.is_some_and(|want| {
-        attr.duration != want.count || !attr.period_unit.eq_ignore_ascii_case(want.unit_name())
-    });
+    let period_differs = want
+        .period()
+        .is_some_and(|p| !p.is(attr.duration, &attr.period_unit));
     let needs_modify = status_differs || period_differs;
     let expired = instance.expired_time <= now;
+    let wants_auto = want_status == RenewalStatus::AutoRenewal;
     // The rule that blocks the policy's status change, when that change lowers renewal.
     let blocked_by = protection.filter(|_| status_differs && lowers(&attr.status, &want_status));
     let status_after = if blocked_by.is_some() {
@@ -738,24 +566,19 @@ fn plan_instance(
         choose_renewal(policy, instance.expired_time, target).map(|choice| (min, choice))
     });
 
-    let modify = |after: ChangeState, code: ReasonCode, reason: String| Change {
+    let modify = |after: AutoRenewSetting, code: ReasonCode, reason: String| Change {
         region: instance.region.clone(),
         instance_id: instance.instance_id.clone(),
         instance_name: instance.instance_name.clone(),
         policy: name.to_string(),
-        action: Action::ModifyAutoRenew,
         reason,
         reason_code: code,
         // Built only for a change: most instances have none.
-        before: renewal_state(&attr.status, attr.duration, &attr.period_unit),
-        after,
-        period: None,
-        period_unit: None,
-        client_token: None,
-        token_attempt: None,
-        first_deduction: None,
-        price: None,
-        price_unknown: None,
+        detail: ChangeDetail::ModifyAutoRenew(SettingChange {
+            before: attr.clone(),
+            after,
+            first_deduction: None,
+        }),
         blocked_by: None,
     };
     let differs_reason = || {
@@ -768,21 +591,27 @@ fn plan_instance(
                 ),
             )
         } else {
-            let want = want_auto
-                .map(|w| format!("{} {}", w.count, w.unit_name()))
-                .unwrap_or_default();
+            let wanted = want.period().map(|p| p.to_string()).unwrap_or_default();
             (
                 ReasonCode::AutoRenewPeriodDiffers,
                 format!(
-                    "auto-renews every {} {}; policy {name:?} wants every {want}",
+                    "auto-renews every {} {}; policy {name:?} wants every {wanted}",
                     attr.duration, attr.period_unit
                 ),
             )
         }
     };
+    let after_renewal = || {
+        (
+            ReasonCode::EnableAutoRenewAfterRenewal,
+            format!(
+                "policy {name:?} wants AutoRenewal, which ECS allows once the expired instance is renewed"
+            ),
+        )
+    };
 
     let Some((min, choice)) = renewal else {
-        if needs_modify && want_status == RenewalStatus::AutoRenewal && expired {
+        if needs_modify && wants_auto && expired {
             // ECS refuses to turn auto-renewal on for an expired instance (ecs-api.md §6).
             draft.skipped += 1;
             draft.cover(
@@ -807,19 +636,16 @@ fn plan_instance(
         }
         if let Some(rule) = blocked_by {
             let (code, reason) = differs_reason();
-            draft.block(
-                instance,
-                modify(wanted_state(&want_status, want_auto), code, reason),
-                rule,
-            );
+            draft.block(instance, modify(want, code, reason), rule);
             draft.blocked_only += 1;
         } else if needs_modify {
             let (code, reason) = differs_reason();
-            let mut change = modify(wanted_state(&want_status, want_auto), code, reason);
-            if want_status == RenewalStatus::AutoRenewal {
-                change.first_deduction = first_deduction(instance.expired_time, now);
+            let mut change = modify(want, code, reason);
+            if wants_auto {
+                let first = first_deduction(instance.expired_time, now);
+                set_first_deduction(&mut change, first);
                 let hours_left = instance.expired_time.duration_since(now).as_hours();
-                if change.first_deduction.is_none() || hours_left < TOO_LATE_HOURS {
+                if first.is_none() || hours_left < TOO_LATE_HOURS {
                     draft.warn(
                         instance,
                         name,
@@ -859,12 +685,11 @@ fn plan_instance(
         // A NotRenewal instance must leave that status before it can be renewed (ecs-api.md
         // §3.3). An expired one cannot go straight to AutoRenewal: it goes to Normal, is
         // renewed, and then gets auto-renewal.
-        let first = if want_status == RenewalStatus::AutoRenewal && expired {
-            wanted_state(&RenewalStatus::Normal, None)
+        let first = if wants_auto && expired {
+            AutoRenewSetting::Manual
         } else {
-            wanted_state(&want_status, want_auto)
+            want
         };
-        let then_auto = first.renewal_status.as_ref() != Some(&want_status);
         draft.changes.push((
             modify(
                 first,
@@ -875,38 +700,24 @@ fn plan_instance(
             ),
             Slot::BeforeRenewal,
         ));
-        if then_auto {
-            draft.changes.push((
-                modify(
-                    wanted_state(&want_status, want_auto),
-                    ReasonCode::EnableAutoRenewAfterRenewal,
-                    format!("policy {name:?} wants AutoRenewal, which ECS allows once the expired instance is renewed"),
-                ),
-                Slot::AfterRenewal,
-            ));
+        if first != want {
+            let (code, reason) = after_renewal();
+            draft
+                .changes
+                .push((modify(want, code, reason), Slot::AfterRenewal));
         }
     } else if let Some(rule) = blocked_by {
         let (code, reason) = differs_reason();
-        draft.block(
-            instance,
-            modify(wanted_state(&want_status, want_auto), code, reason),
-            rule,
-        );
+        draft.block(instance, modify(want, code, reason), rule);
     } else if needs_modify {
-        let (code, reason) = if want_status == RenewalStatus::AutoRenewal && expired {
-            (
-                ReasonCode::EnableAutoRenewAfterRenewal,
-                format!(
-                    "policy {name:?} wants AutoRenewal, which ECS allows once the expired instance is renewed"
-                ),
-            )
+        let (code, reason) = if wants_auto && expired {
+            after_renewal()
         } else {
             differs_reason()
         };
-        draft.changes.push((
-            modify(wanted_state(&want_status, want_auto), code, reason),
-            Slot::AfterRenewal,
-        ));
+        draft
+            .changes
+            .push((modify(want, code, reason), Slot::AfterRenewal));
     }
 
     let remaining = days_between(now, instance.expired_time);
@@ -924,29 +735,21 @@ fn plan_instance(
             instance_id: instance.instance_id.clone(),
             instance_name: instance.instance_name.clone(),
             policy: name.to_string(),
-            action: Action::Renew,
             reason: format!("{when}, nearer than min_remaining {min} of policy {name:?}"),
             reason_code: ReasonCode::ExpiryWithinMinRemaining,
-            before: ChangeState {
-                expired_time: Some(instance.expired_time),
-                ..ChangeState::default()
-            },
-            after: ChangeState {
-                expired_time: Some(choice.new_expiry),
-                ..ChangeState::default()
-            },
-            period: Some(choice.period.count),
-            period_unit: Some(choice.period.unit_name().to_string()),
-            first_deduction: None,
-            price: None,
-            price_unknown: None,
-            blocked_by: None,
-            client_token: Some(client_token(
-                &instance.instance_id,
-                instance.expired_time,
+            detail: ChangeDetail::Renew(Renewal {
+                before: instance.expired_time,
+                after: choice.new_expiry,
+                period: choice.period,
+                token: ClientToken::for_renewal(
+                    &instance.instance_id,
+                    instance.expired_time,
+                    attempt,
+                ),
                 attempt,
-            )),
-            token_attempt: (!attempt.is_first()).then_some(attempt.get()),
+                price: PriceState::NotAsked,
+            }),
+            blocked_by: None,
         },
         Slot::Renewal,
     ));
@@ -956,10 +759,8 @@ fn plan_instance(
         if change.instance_id != instance.instance_id {
             break;
         }
-        if change.action == Action::ModifyAutoRenew
-            && change.after.renewal_status == Some(RenewalStatus::AutoRenewal)
-        {
-            change.first_deduction = first_deduction(choice.new_expiry, now);
+        if change.status_after() == Some("AutoRenewal") {
+            set_first_deduction(change, first_deduction(choice.new_expiry, now));
         }
     }
     if !choice.reaches_target {
@@ -967,11 +768,16 @@ fn plan_instance(
             instance,
             name,
             format!(
-                "even the longest renewal ECS accepts ({} {}) leaves expiry at {}, nearer than min_remaining {min}",
-                choice.period.count,
-                choice.period.unit_name(),
+                "even the longest renewal ECS accepts ({}) leaves expiry at {}, nearer than min_remaining {min}",
+                choice.period,
                 format_api(choice.new_expiry)
             ),
         );
+    }
+}
+
+fn set_first_deduction(change: &mut Change, first: Option<Timestamp>) {
+    if let ChangeDetail::ModifyAutoRenew(setting) = &mut change.detail {
+        setting.first_deduction = first;
     }
 }

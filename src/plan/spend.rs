@@ -12,8 +12,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::prices::{Quote, totals};
-use super::{Action, Plan};
+use super::Plan;
+use super::cost::{Quote, totals};
 use crate::money::{Amount, Money};
 
 /// One limit, and where it was set (`limits.max_renewals in renewal.yaml`, `--max-renewals`).
@@ -133,7 +133,7 @@ pub fn check(plan: &Plan, limits: &SpendLimits) -> Result<(), LimitsExceeded> {
         let renewals = plan
             .changes
             .iter()
-            .filter(|c| c.action == Action::Renew)
+            .filter(|c| c.renewal().is_some())
             .count() as u64;
         if renewals > limit.value {
             violations.push(format!(

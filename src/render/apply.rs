@@ -5,7 +5,7 @@
 //! conflict says which of its two causes the re-read showed, and the way out. Pure.
 
 use super::style::{ADD, BOLD, DIM, ERROR, WARN, paint};
-use super::text::{instance_label, renewal_setting};
+use super::text::{change_what, instance_label};
 use crate::apply::{LagWait, Outcome, Report};
 use crate::plan::{Action, Plan};
 use crate::time::format_api;
@@ -16,19 +16,7 @@ pub fn outcome_line(plan: &Plan, index: usize, outcome: &Outcome) -> String {
     let Some(change) = plan.changes.get(index) else {
         return String::new();
     };
-    let what = match change.action {
-        Action::ModifyAutoRenew => format!("renewal → {}", renewal_setting(&change.after)),
-        Action::Renew => format!(
-            "renew {} {} (expires {})",
-            change.period.unwrap_or(0),
-            change.period_unit.as_deref().unwrap_or("Month"),
-            change
-                .after
-                .expired_time
-                .map(format_api)
-                .unwrap_or_default()
-        ),
-    };
+    let what = change_what(change);
     let label = instance_label(change);
     match outcome {
         Outcome::Succeeded {
@@ -48,7 +36,7 @@ pub fn outcome_line(plan: &Plan, index: usize, outcome: &Outcome) -> String {
         Outcome::Failed { error, .. } => {
             format!("  {} {label}: {what}: {error}", paint(ERROR, "FAILED"))
         }
-        Outcome::Unknown { error, .. } => match change.action {
+        Outcome::Unknown { error, .. } => match change.action() {
             Action::Renew => format!(
                 "  {} {label}: {what}: {error}; its expiry will be read again",
                 paint(WARN, "unknown, may have been charged:")
@@ -94,8 +82,8 @@ pub fn new_token_hint(plan: &Plan, check: &RenewalCheck) -> String {
     let attempt = plan
         .changes
         .get(check.change)
-        .and_then(|c| c.token_attempt)
-        .unwrap_or(1);
+        .and_then(|c| c.renewal())
+        .map_or(1, |r| r.attempt.get());
     match attempt + 1 {
         2 => format!("--new-token {}", check.instance_id),
         next => format!("--new-token {}={next}", check.instance_id),

@@ -9,7 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::plan::{Action, Change, ChangeState, Plan, Quote, RiskItem, RiskKind};
+use crate::ecs::AutoRenewSetting;
+use crate::observed::{RenewalAttribute, RenewalStatus};
+use crate::plan::cost::Quote;
+use crate::plan::{Change, Plan, Renewal, RiskItem, RiskKind, SettingChange};
 use crate::time::format_api;
 
 /// GitHub's limit on a pull-request comment.
@@ -51,15 +54,33 @@ fn esc_code(text: &str) -> String {
         .collect()
 }
 
-fn setting(state: &ChangeState) -> String {
-    let status = state
-        .renewal_status
-        .as_ref()
-        .map_or("?".to_string(), |s| s.as_api().to_string());
-    match (status.as_str(), state.duration, &state.period_unit) {
-        ("AutoRenewal", Some(d), Some(u)) => format!("AutoRenewal, every {d} {}", esc(u)),
-        _ => status,
+/// The observed setting of a status change, as a cell.
+fn before_cell(attribute: &RenewalAttribute) -> String {
+    match &attribute.status {
+        RenewalStatus::AutoRenewal => format!(
+            "AutoRenewal, every {} {}",
+            attribute.duration,
+            esc(&attribute.period_unit)
+        ),
+        other => esc(other.as_api()),
     }
+}
+
+/// The setting a status change sends, as a cell.
+fn after_cell(setting: &AutoRenewSetting) -> String {
+    match setting.period() {
+        Some(period) => format!("AutoRenewal, every {period}"),
+        None => setting.status().to_string(),
+    }
+}
+
+/// The status changes among `changes`, with their setting.
+fn setting_changes<'a>(
+    changes: impl Iterator<Item = &'a Change>,
+) -> Vec<(&'a Change, &'a SettingChange)> {
+    changes
+        .filter_map(|c| c.setting().map(|s| (c, s)))
+        .collect()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -255,10 +276,10 @@ fn attention(out: &mut String, plan: &Plan, limit: usize) {
 }
 
 fn renewals(out: &mut String, plan: &Plan, limit: usize) {
-    let rows: Vec<&Change> = plan
+    let rows: Vec<(&Change, &Renewal)> = plan
         .changes
         .iter()
-        .filter(|c| c.action == Action::Renew)
+        .filter_map(|c| c.renewal().map(|r| (c, r)))
         .collect();
     if rows.is_empty() {
         return;
@@ -268,17 +289,16 @@ fn renewals(out: &mut String, plan: &Plan, limit: usize) {
         "### Renewals ({}, spend money)\n\n| Instance | Name | Policy | Expiry before → after | Period | Price |\n|---|---|---|---|---|---|",
         rows.len()
     );
-    for c in rows.iter().take(limit) {
+    for (c, r) in rows.iter().take(limit) {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} → **{}** | {} {} | {} |",
+            "| {} | {} | {} | {} → **{}** | {} | {} |",
             instance_cell(&c.region, &c.instance_id),
             esc(&c.instance_name),
             esc(&c.policy),
-            c.before.expired_time.map(format_api).unwrap_or_default(),
-            c.after.expired_time.map(format_api).unwrap_or_default(),
-            c.period.unwrap_or(0),
-            esc(c.period_unit.as_deref().unwrap_or("Month")),
+            format_api(r.before),
+            format_api(r.after),
+            r.period,
             price_cell(c)
         );
     }
@@ -356,15 +376,15 @@ fn blocked(out: &mut String, plan: &Plan, limit: usize) {
         "### Blocked by protection ({}, never applied)\n\nrenewctl never lowers the renewal of a protected instance.\n\n| Instance | Name | Policy | Current | Policy wants | Protected by |\n|---|---|---|---|---|---|",
         plan.blocked.len()
     );
-    for c in plan.blocked.iter().take(limit) {
+    for (c, s) in setting_changes(plan.blocked.iter()).into_iter().take(limit) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | ~~{}~~ | {} |",
             instance_cell(&c.region, &c.instance_id),
             esc(&c.instance_name),
             esc(&c.policy),
-            setting(&c.before),
-            setting(&c.after),
+            before_cell(&s.before),
+            after_cell(&s.after),
             esc(c.blocked_by.as_deref().unwrap_or_default())
         );
     }
@@ -379,11 +399,7 @@ fn blocked(out: &mut String, plan: &Plan, limit: usize) {
 }
 
 fn modifications(out: &mut String, plan: &Plan, limit: usize) {
-    let rows: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::ModifyAutoRenew)
-        .collect();
+    let rows = setting_changes(plan.changes.iter());
     if rows.is_empty() {
         return;
     }
@@ -392,16 +408,16 @@ fn modifications(out: &mut String, plan: &Plan, limit: usize) {
         "### Auto-renew changes ({})\n\n| Instance | Name | Policy | Before | After | First automatic charge |\n|---|---|---|---|---|---|",
         rows.len()
     );
-    for c in rows.iter().take(limit) {
+    for (c, s) in rows.iter().take(limit) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | **{}** | {} |",
             instance_cell(&c.region, &c.instance_id),
             esc(&c.instance_name),
             esc(&c.policy),
-            setting(&c.before),
-            setting(&c.after),
-            c.first_deduction.map(format_api).unwrap_or_default()
+            before_cell(&s.before),
+            after_cell(&s.after),
+            s.first_deduction.map(format_api).unwrap_or_default()
         );
     }
     if rows.len() > limit {
@@ -476,11 +492,7 @@ fn per_region(out: &mut String, plan: &Plan, limit: usize) {
         regions.entry(c.region.as_str()).or_default().0 += 1;
     }
     for call in &plan.calls {
-        regions
-            .entry(call.region.as_str())
-            .or_default()
-            .1
-            .push(call);
+        regions.entry(call.region()).or_default().1.push(call);
     }
     for (region, (changes, calls)) in regions {
         let _ = writeln!(
@@ -495,21 +507,17 @@ fn per_region(out: &mut String, plan: &Plan, limit: usize) {
             "| Phase | Action | Instances | Parameters |\n|---|---|---|---|"
         );
         for call in calls.iter().take(limit) {
-            let ids = call
-                .params
-                .get("InstanceId")
-                .map(String::as_str)
-                .unwrap_or("");
-            let count = ids.split(',').filter(|s| !s.is_empty()).count();
-            let shown = if count > 3 {
-                let first: Vec<String> = ids.split(',').take(3).map(esc_code).collect();
-                format!("`{}`, … ({count})", first.join("`, `"))
+            let ids = call.ids();
+            let shown = if ids.len() > 3 {
+                let first: Vec<String> = ids[..3].iter().map(|id| esc_code(id)).collect();
+                format!("`{}`, … ({})", first.join("`, `"), ids.len())
             } else {
-                let all: Vec<String> = ids.split(',').map(esc_code).collect();
+                let all: Vec<String> = ids.iter().map(|id| esc_code(id)).collect();
                 format!("`{}`", all.join("`, `"))
             };
             let params: Vec<String> = call
-                .params
+                .mutation
+                .params()
                 .iter()
                 .filter(|(k, _)| k.as_str() != "InstanceId" && k.as_str() != "RegionId")
                 .map(|(k, v)| format!("`{}={}`", esc_code(k), esc_code(v)))
@@ -517,8 +525,8 @@ fn per_region(out: &mut String, plan: &Plan, limit: usize) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                call.phase,
-                call.action,
+                call.phase.number(),
+                call.action(),
                 shown,
                 params.join(" ")
             );

@@ -6,21 +6,53 @@
 use std::fmt::Write as _;
 
 use super::style::{ADD, BOLD, CHANGE, DIM, ERROR, WARN, paint};
-use crate::plan::{Action, Change, ChangeState, Plan, Quote};
+use crate::observed::{RenewalAttribute, RenewalStatus};
+use crate::plan::cost::Quote;
+use crate::plan::{Call, Change, ChangeDetail, Plan};
 use crate::time::format_api;
 
-pub(crate) fn renewal_setting(state: &ChangeState) -> String {
-    let status = state
-        .renewal_status
-        .as_ref()
-        .map(|s| s.as_api().to_string())
-        .unwrap_or_else(|| "?".to_string());
-    match (&state.renewal_status, state.duration, &state.period_unit) {
-        (Some(crate::observed::RenewalStatus::AutoRenewal), Some(d), Some(u)) => {
-            format!("{status} (every {d} {u})")
-        }
-        _ => status,
+/// An observed auto-renew attribute as a plan shows it: `AutoRenewal (every 1 month)` (the unit
+/// as the API answered it) or the status.
+pub(crate) fn attribute_text(attribute: &RenewalAttribute) -> String {
+    match attribute.status {
+        RenewalStatus::AutoRenewal => format!(
+            "AutoRenewal (every {} {})",
+            attribute.duration, attribute.period_unit
+        ),
+        ref other => other.as_api().to_string(),
     }
+}
+
+/// What a change sets, in words: the setting of a status change, `renew 1 Month (expires …)`
+/// of a renewal.
+pub(crate) fn change_what(change: &Change) -> String {
+    match &change.detail {
+        ChangeDetail::ModifyAutoRenew(setting) => format!("renewal → {}", setting.after),
+        ChangeDetail::Renew(renewal) => format!(
+            "renew {} (expires {})",
+            renewal.period,
+            format_api(renewal.after)
+        ),
+    }
+}
+
+/// The parameters of a call other than its ids and region, and its ids (the first three, and
+/// how many, for a long list).
+pub(crate) fn call_parts(call: &Call) -> (String, String) {
+    let params: Vec<String> = call
+        .mutation
+        .params()
+        .iter()
+        .filter(|(k, _)| k.as_str() != "InstanceId" && k.as_str() != "RegionId")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let ids = call.ids();
+    let ids = if ids.len() > 3 {
+        format!("{}, … ({} instances)", ids[..3].join(","), ids.len())
+    } else {
+        ids.join(",")
+    };
+    (params.join(" "), ids)
 }
 
 pub(crate) fn instance_label(change: &Change) -> String {
@@ -45,45 +77,34 @@ fn price_suffix(change: &Change) -> String {
 
 /// One change as its plan line(s); `explain` shows an instance's changes with it too.
 pub fn change_lines(out: &mut String, change: &Change) {
-    match change.action {
-        _ if change.blocked_by.is_some() => {
+    match &change.detail {
+        ChangeDetail::ModifyAutoRenew(setting) if change.blocked_by.is_some() => {
             let _ = writeln!(
                 out,
                 "  {} renewal: {} → {} {}",
                 paint(ERROR, "x"),
-                renewal_setting(&change.before),
-                renewal_setting(&change.after),
+                attribute_text(&setting.before),
+                setting.after,
                 paint(ERROR, "blocked: never applied")
             );
         }
-        Action::ModifyAutoRenew => {
+        ChangeDetail::ModifyAutoRenew(setting) => {
             let _ = writeln!(
                 out,
                 "  {} renewal: {} → {}",
                 paint(CHANGE, "~"),
-                renewal_setting(&change.before),
-                paint(BOLD, renewal_setting(&change.after))
+                attribute_text(&setting.before),
+                paint(BOLD, setting.after)
             );
         }
-        Action::Renew => {
-            let before = change
-                .before
-                .expired_time
-                .map(format_api)
-                .unwrap_or_default();
-            let after = change
-                .after
-                .expired_time
-                .map(format_api)
-                .unwrap_or_default();
+        ChangeDetail::Renew(renewal) => {
             let _ = writeln!(
                 out,
-                "  {} renew {} {}: expires {} → {}{}",
+                "  {} renew {}: expires {} → {}{}",
                 paint(ADD, "+"),
-                change.period.unwrap_or(0),
-                change.period_unit.as_deref().unwrap_or("Month"),
-                before,
-                paint(BOLD, after),
+                renewal.period,
+                format_api(renewal.before),
+                paint(BOLD, format_api(renewal.after)),
                 price_suffix(change)
             );
         }
@@ -104,7 +125,12 @@ pub fn change_lines(out: &mut String, change: &Change) {
     if let Some(Quote::Unknown(why)) = change.quote() {
         let _ = writeln!(out, "    {}", paint(DIM, format!("# price unknown: {why}")));
     }
-    if let Some(attempt) = change.token_attempt {
+    if let Some(attempt) = change
+        .renewal()
+        .map(|r| r.attempt)
+        .filter(|a| !a.is_first())
+        .map(|a| a.get())
+    {
         let _ = writeln!(
             out,
             "    {}",
@@ -116,7 +142,7 @@ pub fn change_lines(out: &mut String, change: &Change) {
             )
         );
     }
-    if let Some(first) = change.first_deduction {
+    if let Some(first) = change.setting().and_then(|s| s.first_deduction) {
         let _ = writeln!(
             out,
             "    {}",
@@ -376,32 +402,15 @@ pub fn plan(plan: &Plan) -> String {
             if s.read_calls == 1 { "" } else { "s" }
         );
         for call in &plan.calls {
-            let params: Vec<String> = call
-                .params
-                .iter()
-                .filter(|(k, _)| k.as_str() != "InstanceId" && k.as_str() != "RegionId")
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let ids = call
-                .params
-                .get("InstanceId")
-                .map(String::as_str)
-                .unwrap_or("");
-            let count = ids.split(',').count();
-            let ids = if count > 3 {
-                let first: Vec<&str> = ids.split(',').take(3).collect();
-                format!("{}, … ({count} instances)", first.join(","))
-            } else {
-                ids.to_string()
-            };
+            let (params, ids) = call_parts(call);
             let _ = writeln!(
                 out,
                 "  phase {}  {}  {}  {}  {}",
-                call.phase,
-                call.region,
-                paint(BOLD, call.action),
+                call.phase.number(),
+                call.region(),
+                paint(BOLD, call.action()),
                 ids,
-                paint(DIM, params.join(" "))
+                paint(DIM, params)
             );
         }
         out.push('\n');

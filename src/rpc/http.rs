@@ -39,4 +39,3 @@ pub fn describe_transport(err: &reqwest::Error) -> String {
         format!("{what}: {}", causes.join(": "))
     }
 }
-

@@ -6,10 +6,10 @@
 
 use jiff::Timestamp;
 
+use crate::rpc::keys::Credentials;
 use crate::rpc::sign::{
     self, Acs3Input, EMPTY_PAYLOAD_SHA256, acs3_canonical_query, percent_encode,
 };
-use crate::rpc::keys::Credentials;
 
 /// Which signature the client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,7 +20,6 @@ pub enum SignatureScheme {
     /// The older RPC HMAC-SHA1 signature (`SignatureVersion=1.0`) in the query string.
     RpcHmacSha1,
 }
-
 
 /// `Version` of the ECS API (ecs-api.md §1).
 pub const API_VERSION: &str = "2014-05-26";

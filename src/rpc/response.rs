@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use crate::rpc::error::ApiError;
 use crate::rpc::keys::Credentials;
 
-
 /// The error body of a failed call. The Tea SDK also accepts lower-camel keys (§4.1).
 #[derive(Debug, Deserialize)]
 pub struct ErrorBody {

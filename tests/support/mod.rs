@@ -6,6 +6,20 @@ pub mod cli;
 pub mod cmd;
 pub mod emulator;
 
+/// A RenewInstance of `months` months in cn-hangzhou with a token given as text.
+pub fn renew_mutation(id: &str, months: u32, token: &str) -> renewctl::ecs::Mutation {
+    use renewctl::ecs::{ClientToken, Mutation, PeriodUnit, RenewalPeriod};
+    Mutation::Renew {
+        region: "cn-hangzhou".into(),
+        id: id.into(),
+        period: RenewalPeriod {
+            count: months,
+            unit: PeriodUnit::Month,
+        },
+        token: ClientToken::from_recorded(token).expect("a token"),
+    }
+}
+
 /// The real client for an emulator's endpoint with its demo key, and a fast retry policy of
 /// `attempts` attempts (milliseconds apart, so fault tests are quick) and `request_timeout`.
 pub fn fast_client(
@@ -13,9 +27,9 @@ pub fn fast_client(
     attempts: u32,
     request_timeout: std::time::Duration,
 ) -> renewctl::cloud::EcsClient {
-    use renewctl::rpc::retry::RetryPolicy;
     use renewctl::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
     use renewctl::credentials::{Credentials, Secret};
+    use renewctl::rpc::retry::RetryPolicy;
     use std::time::Duration;
     EcsClient::new(ClientConfig {
         endpoint: Endpoint::Fixed(endpoint),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
-use super::{Explanation, Governance, Outcome};
+use crate::explain::{Explanation, Governance, Outcome};
 use crate::observed::{ChargeType, InstanceSnapshot};
 use crate::policy::MatchReason;
 use crate::render::style::{BOLD, DIM, ERROR, WARN, paint};
@@ -164,18 +164,13 @@ pub fn render(e: &Explanation, now: Timestamp) -> String {
             } else {
                 let _ = writeln!(out, "The plan:");
                 for change in changes {
-                    crate::render::text::change_lines(&mut out, change);
+                    super::text::change_lines(&mut out, change);
                 }
                 if !calls.is_empty() {
                     let _ = writeln!(out, "\nCalls (numbered as in the plan):");
                 }
                 for (number, call, instances) in calls {
-                    let params: Vec<String> = call
-                        .params
-                        .iter()
-                        .filter(|(k, _)| k.as_str() != "InstanceId" && k.as_str() != "RegionId")
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
+                    let (params, _) = super::text::call_parts(call);
                     let with = if *instances > 1 {
                         format!(" (with {} other instances)", instances - 1)
                     } else {
@@ -184,10 +179,10 @@ pub fn render(e: &Explanation, now: Timestamp) -> String {
                     let _ = writeln!(
                         out,
                         "  {number}. phase {}  {}  {}{with}  {}",
-                        call.phase,
-                        call.region,
-                        paint(BOLD, call.action),
-                        paint(DIM, params.join(" "))
+                        call.phase.number(),
+                        call.region(),
+                        paint(BOLD, call.action()),
+                        paint(DIM, params)
                     );
                 }
             }

@@ -2,11 +2,8 @@
 //! decisions made elsewhere. Which policies match and why come from `policy`, the governing one
 //! and any conflict from `policy::govern`, and what would happen from the plan itself (the
 //! instance's changes, the calls that carry them, its warnings). Nothing is decided here, so
-//! `explain` and `plan` cannot disagree. Pure: the shell observes and plans; `text` renders.
-
-pub mod text;
-
-pub use text::render;
+//! `explain` and `plan` cannot disagree. Pure: the shell observes and plans;
+//! `render::explain` renders.
 
 use crate::desired::DesiredState;
 use crate::observed::{ChargeType, InstanceSnapshot};
@@ -138,11 +135,7 @@ pub fn explain(desired: &DesiredState, instance: &InstanceSnapshot, plan: &Plan)
                     .enumerate()
                     .filter(|(_, call)| call.changes.iter().any(|c| mine.contains(c)))
                     .map(|(n, call)| {
-                        let instances = call
-                            .params
-                            .get("InstanceId")
-                            .map(|ids| ids.split(',').count())
-                            .unwrap_or(1);
+                        let instances = call.ids().len();
                         (n + 1, call.clone(), instances)
                     })
                     .collect(),
