@@ -357,7 +357,7 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
 
     // Pricing, as `renewctl plan` does after planning: one DescribeRenewalPrice per renewal.
     let started = Instant::now();
-    rt.block_on(renewctl::price::price_renewals(&api, &mut plan));
+    rt.block_on(renewctl::engine::quotes::price_renewals(&api, &mut plan));
     let price_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let price_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls;
     let min_prices = plan.changes.iter().filter(|c| c.quote().is_some()).count() as u64;
@@ -375,13 +375,18 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
         },
         ..Default::default()
     };
-    let report = rt.block_on(renewctl::apply::apply_with(
-        &api,
-        &plan,
-        &apply_options,
-        &renewctl::apply::Stop::new(),
-        |_| {},
-    ));
+    // Through the engine, as `renewctl apply --auto-approve` does (no re-read: just planned).
+    let report = rt
+        .block_on(renewctl::engine::apply::apply(
+            &api,
+            &plan,
+            renewctl::engine::apply::Guard::JustMade,
+            apply_options,
+            &renewctl::interrupt::Stop::new(),
+            &renewctl::engine::ignore,
+        ))
+        .expect("apply starts")
+        .report();
     let apply_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let apply_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls - price_calls;
     assert_eq!(report.failed(), 0, "apply failed");

@@ -19,6 +19,8 @@ use jiff::Timestamp;
 use tokio::time::Instant;
 
 use crate::cloud::{EcsApi, InstanceQuery, MAX_BATCH};
+use crate::interrupt::Stop;
+pub use crate::report::Verdict;
 
 /// How long and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,23 +48,6 @@ pub struct Watch {
     pub region: String,
     pub instance_id: String,
     pub before: Timestamp,
-}
-
-/// What the re-reads showed for one instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The expiry has moved past the one observed when planning.
-    Visible { expired_time: Timestamp },
-    /// Still the old expiry (or the instance was not in the answer) when time ran out.
-    NotYetVisible { observed: Option<Timestamp> },
-    /// The last read of it failed.
-    Unreadable { error: String },
-}
-
-impl Verdict {
-    pub fn is_visible(&self) -> bool {
-        matches!(self, Verdict::Visible { .. })
-    }
 }
 
 /// The verdict of each watched instance (in the order given), and what it took.
@@ -93,7 +78,7 @@ pub async fn watch<A: EcsApi>(
     api: &A,
     watches: &[Watch],
     options: &VerifyOptions,
-    stop: Option<(&crate::apply::Stop, Duration)>,
+    stop: Option<(&Stop, Duration)>,
 ) -> Sightings {
     let started = Instant::now();
     let mut sightings = Sightings {
@@ -203,72 +188,6 @@ pub async fn watch<A: EcsApi>(
     }
     sightings.elapsed = started.elapsed();
     sightings
-}
-
-/// What apply knew of a renewal when it was verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Checked {
-    /// RenewInstance succeeded: it was paid.
-    Paid,
-    /// Its fate was unknown (no answer, 5xx, an answer that could not be read, "processing"):
-    /// it may have been paid.
-    Ambiguous,
-    /// Refused because its token was used before with other parameters: either another apply
-    /// renewed from the same expiry, or an earlier attempt that did not renew holds the token.
-    TokenConflict,
-}
-
-/// One renewal's check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenewalCheck {
-    /// Index of the renewal in the plan's changes.
-    pub change: usize,
-    pub region: String,
-    pub instance_id: String,
-    pub checked: Checked,
-    /// The expiry the plan observed, and the one it computed.
-    pub before: Timestamp,
-    pub expected: Option<Timestamp>,
-    pub verdict: Verdict,
-}
-
-impl RenewalCheck {
-    /// Renewed, as far as the API shows.
-    pub fn renewed(&self) -> bool {
-        self.verdict.is_visible()
-    }
-
-    /// Needs a person: a renewal that may have been paid and is not seen, a token conflict,
-    /// an expiry that could not be read. A paid renewal not yet visible does not (it was paid).
-    pub fn needs_attention(&self) -> bool {
-        match self.checked {
-            Checked::Paid => false,
-            Checked::Ambiguous => !self.renewed(),
-            Checked::TokenConflict => true,
-        }
-    }
-}
-
-/// The checks of every renewal that was, may have been, or was refused as already, paid.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Verification {
-    pub checks: Vec<RenewalCheck>,
-    /// DescribeInstances requests made.
-    pub reads: u64,
-    pub elapsed: Duration,
-    /// The bound it ran under.
-    pub timeout: Duration,
-}
-
-impl Verification {
-    /// Checks whose expiry has moved.
-    pub fn verified(&self) -> usize {
-        self.checks.iter().filter(|c| c.renewed()).count()
-    }
-
-    pub fn pending(&self) -> usize {
-        self.checks.len() - self.verified()
-    }
 }
 
 #[cfg(test)]
@@ -450,7 +369,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_stop_request_ends_the_watch_at_once() {
         let api = api(Duration::from_secs(3600));
-        let stop = crate::apply::Stop::new();
+        let stop = Stop::new();
         stop.request();
         let s = watch(
             &api,

@@ -12,7 +12,8 @@ use renewctl::apply::{ApplyOptions, Outcome, Report, Stop, apply_with};
 use renewctl::cloud::EcsClient;
 use renewctl::emulator::{self, EmulatorHandle, EmulatorOptions, FaultKind, Fleet};
 use renewctl::plan::Action;
-use renewctl::verify::{Checked, Verdict, VerifyOptions};
+use renewctl::report::{Checked, Verdict};
+use renewctl::verify::VerifyOptions;
 
 const FLEET: &str = "access_keys: [{id: LTAIdemo, secret: demo-secret}]\nregions:\n  cn-hangzhou:\n    - {id: i-bp1amb000000000001, expires_in: 10 days, tags: {team: pay}, renewal: {status: Normal}}\n";
 const CONFIG: &str = "version: 1\nregions: [cn-hangzhou]\npolicies:\n  - name: pay\n    match: {tags: {team: pay}}\n    renewal: manual\n    min_remaining: 30 days\n";

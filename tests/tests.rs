@@ -50,11 +50,14 @@
 //! - `credential_refresh`: temporary credentials refreshed before expiry during a long run.
 //! - `retries`: the retry policy against scripted emulator faults, asserting exact request
 //!   sequences.
+//! - `architecture`: ARCHITECTURE.md's layers, read from the `crate::` paths of `src/`: no lower
+//!   layer uses a higher one, render and the emulator keep to their rules, no import loop.
 //! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
 
 mod support;
 
 mod ambiguity;
+mod architecture;
 mod cli;
 mod cli_cloud;
 mod client;

@@ -18,7 +18,6 @@
 //! refused as already paid is verified by reading its expiry again (`verify`).
 
 mod split;
-mod stop;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -32,139 +31,16 @@ use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-pub use stop::Stop;
+pub use crate::interrupt::Stop;
+pub use crate::report::{ApplyEvent, LagWait, Outcome, Report};
 
 use crate::cloud::{ApiError, EcsApi};
 use crate::ecs::ApiAction;
 use crate::ecs::codes;
 use crate::plan::{Call, Phase, Plan};
-use crate::verify::{self, Checked, RenewalCheck, Verdict, Verification, VerifyOptions, Watch};
+use crate::report::{Checked, RenewalCheck, Verdict, Verification};
+use crate::verify::{self, VerifyOptions, Watch};
 use split::{Known, LagRetry, execute_modify};
-
-/// How one change ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded {
-        request_id: String,
-        order_id: Option<String>,
-    },
-    /// The API refused it: nothing was done.
-    Failed {
-        /// The error, as shown to users (code, message and RequestId when the API answered).
-        error: String,
-        code: Option<String>,
-        request_id: Option<String>,
-    },
-    /// Its fate is unknown: no answer, a server error or an unreadable answer past every retry,
-    /// a "processing" code past the budget, or an interruption while it was in flight. It may
-    /// have been carried out; a renewal may have been paid. Never retried with a new token.
-    Unknown {
-        error: String,
-        code: Option<String>,
-    },
-    /// A renewal refused because its token was already used with other parameters
-    /// (`IdempotentParameterMismatch`, `IdempotenceParamNotMatch`): nothing was paid by this
-    /// request. Verification tells whether another apply renewed from the same expiry or an
-    /// earlier attempt that did not renew holds the token.
-    TokenConflict {
-        error: String,
-        code: String,
-        request_id: Option<String>,
-    },
-    Skipped {
-        why: String,
-    },
-}
-
-impl Outcome {
-    pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
-    }
-}
-
-/// What apply reports as it goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApplyEvent<'a> {
-    /// The call carrying change `index` is being sent.
-    Started(usize),
-    /// Change `index` ended.
-    Finished(usize, &'a Outcome),
-    /// Waiting for renewals of expired instances to show before turning auto-renewal on.
-    WaitingForRenewals { instances: usize },
-    /// The wait ended.
-    WaitedForRenewals(&'a LagWait),
-    /// A stop was requested: no new call is sent.
-    Interrupted,
-    /// The renewals were verified.
-    Verified(&'a Verification),
-}
-
-/// The wait for renewals to show before the changes that need them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LagWait {
-    /// Instances waited for.
-    pub instances: usize,
-    /// Of them, those whose renewal showed in time.
-    pub visible: usize,
-    pub waited: Duration,
-    pub reads: u64,
-}
-
-/// The outcome of every change of the plan, by index, and what apply did beyond the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Report {
-    pub outcomes: Vec<Outcome>,
-    /// Mutating calls sent beyond the plan's (splits of refused batches, retries of an
-    /// auto-renew change refused while its renewal lagged).
-    pub extra_calls: u64,
-    pub lag_wait: Option<LagWait>,
-    /// A stop was requested before the end.
-    pub interrupted: bool,
-    /// The re-reads of the renewals, when made.
-    pub verification: Option<Verification>,
-}
-
-impl Report {
-    fn count(&self, kind: impl Fn(&Outcome) -> bool) -> usize {
-        self.outcomes.iter().filter(|o| kind(o)).count()
-    }
-
-    pub fn succeeded(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Succeeded { .. }))
-    }
-
-    pub fn failed(&self) -> usize {
-        self.count(Outcome::is_failure)
-    }
-
-    pub fn unknown(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Unknown { .. }))
-    }
-
-    pub fn conflicts(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::TokenConflict { .. }))
-    }
-
-    pub fn skipped(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Skipped { .. }))
-    }
-
-    /// Whether the apply did all it set out to: nothing failed, no conflict, no interruption,
-    /// no change skipped, and every unknown outcome turned out done (a renewal seen in the
-    /// expiry). Otherwise the run exits 1.
-    pub fn is_complete(&self) -> bool {
-        if self.interrupted || self.failed() > 0 || self.conflicts() > 0 || self.skipped() > 0 {
-            return false;
-        }
-        self.outcomes.iter().enumerate().all(|(index, outcome)| {
-            !matches!(outcome, Outcome::Unknown { .. })
-                || self
-                    .verification
-                    .as_ref()
-                    .is_some_and(|v| v.checks.iter().any(|c| c.change == index && c.renewed()))
-        })
-    }
-}
 
 /// How apply runs.
 #[derive(Debug, Clone)]

@@ -1,6 +1,5 @@
 //! Command-line arguments. The doc comments are the help text.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -160,7 +159,7 @@ pub enum Command {
     /// Show a saved plan.
     Show(ShowArgs),
     /// Serve the ECS API on loopback from a fleet file, for tests and trials.
-    Emulator(EmulatorArgs),
+    Emulator(crate::emulator::EmulatorArgs),
     /// Start the built-in emulator with the example fleet, then plan, apply and plan again.
     Demo,
     /// Show which credentials renewctl would use: the link that supplied them, the access key id
@@ -268,36 +267,12 @@ pub struct MoneyArgs {
     /// Refuse a plan whose renewals cost more than AMOUNT in all, e.g. `5000:CNY`. It can only
     /// tighten `limits.max_total_price` (both hold; without `:CURRENCY`, the currency of
     /// `limits`). A renewal whose price is unknown, or in another currency, refuses the plan too.
-    #[arg(long, value_name = "AMOUNT[:CURRENCY]", value_parser = parse_price_limit)]
-    pub max_total_price: Option<PriceLimitArg>,
+    #[arg(long, value_name = "AMOUNT[:CURRENCY]", value_parser = crate::plan::spend::parse_price_limit)]
+    pub max_total_price: Option<crate::plan::spend::PriceLimitFlag>,
     /// Do not read the renewals' prices (one DescribeRenewalPrice each): they show as unknown,
     /// which a price limit refuses.
     #[arg(long)]
     pub no_prices: bool,
-}
-
-/// `--max-total-price AMOUNT[:CURRENCY]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceLimitArg {
-    pub amount: crate::money::Amount,
-    pub currency: Option<String>,
-}
-
-/// `5000`, `5000:CNY`, `1250.50:usd`.
-pub fn parse_price_limit(text: &str) -> Result<PriceLimitArg, String> {
-    let (amount, currency) = match text.split_once(':') {
-        Some((amount, currency)) => (amount, Some(currency.trim().to_ascii_uppercase())),
-        None => (text, None),
-    };
-    let amount = crate::money::Amount::parse(amount)?;
-    if let Some(code) = &currency
-        && !crate::money::is_currency_code(code)
-    {
-        return Err(format!(
-            "{code:?} is not a currency code: write AMOUNT:CURRENCY such as 5000:CNY"
-        ));
-    }
-    Ok(PriceLimitArg { amount, currency })
 }
 
 #[derive(Debug, Args)]
@@ -377,39 +352,12 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EmulatorArgs {
-    /// The fleet file (instances per region, access keys, optional generated fleet).
-    #[arg(long, value_name = "FILE")]
-    pub fleet: PathBuf,
-    /// Address to listen on (port 0 picks a free port; the address is printed).
-    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
-    pub listen: SocketAddr,
-    /// Latency of every answer, e.g. `20ms`: no answer leaves sooner after its request arrived
-    /// (the emulator's own work is counted in it, as a real service's is in its round trip).
-    #[arg(long, value_name = "DURATION")]
-    pub latency: Option<String>,
-    /// How long after a renewal reads keep showing the old expiry, e.g. `10s` (the real API
-    /// shows a renewal only after a delay; the seed walkthrough says about 10 s). Until then
-    /// the instance is still expired in every respect: auto-renewal is refused.
-    #[arg(long, value_name = "DURATION")]
-    pub renewal_lag: Option<String>,
-    /// Inject faults: KIND=RATE with KIND one of throttle, error5xx, timeout, drop-after-commit
-    /// and RATE between 0 and 1. May be repeated.
-    #[arg(long = "fault", value_name = "KIND=RATE")]
-    pub faults: Vec<String>,
-    /// Throttle by rate like ECS: ACTION[@REGION]=N/s or N/min (ACTION `*` for every action),
-    /// counted per action and region; excess requests get Throttling.User. May be repeated.
-    #[arg(long = "rate-limit", value_name = "SPEC")]
-    pub rate_limits: Vec<String>,
-}
-
-#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// A region to export (repeat for several). Default: the regions of the -c file.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Only instances carrying this tag (repeat: all must match; VALUE * accepts any value).
-    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = super::export::parse_tag)]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
     pub tags: Vec<(String, String)>,
     /// Write the export to FILE instead of printing it.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -427,4 +375,14 @@ pub struct ExportArgs {
         value_name = "FILE"
     )]
     pub config: PathBuf,
+}
+
+/// `--tag KEY=VALUE`.
+pub fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!(
+            "expected KEY=VALUE (VALUE may be * for any), got {text:?}"
+        )),
+    }
 }

@@ -1,5 +1,5 @@
-//! The commands plan and apply (from the config). Each reads its inputs, calls the core, and
-//! renders.
+//! The commands plan and apply (from the config): read the config and the flags, call the
+//! engine, show its events and result, decide the exit status.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -11,18 +11,24 @@ use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs, TokenArgs};
-use super::context::{client_from_env, load_config, make_plan_with};
+use super::context::{client_from_env, load_config};
 use super::events;
-use super::progress::Progress;
-use super::spend;
-use crate::apply::{ApplyEvent, ApplyOptions, Report, Stop, apply_with};
-use crate::cloud::EcsApi;
+use super::progress::Display;
+use super::signals::stop_on_signals;
+use crate::apply::ApplyOptions;
+use crate::cloud::{EcsApi, EcsClient};
+use crate::desired::Config;
 use crate::ecs::TokenAttempt;
-use crate::observe::observe_instances;
-use crate::plan::{Plan, PlanOptions, SpendLimits};
-use crate::planfile::{self, Verdict};
+use crate::engine::apply::{Applied, Guard};
+use crate::engine::plan::{PlanRequest, Prices};
+use crate::engine::{self, EngineError};
+use crate::interrupt::Stop;
+use crate::plan::spend::{self, SpendLimits};
+use crate::plan::{Plan, PlanOptions};
+use crate::planfile;
 use crate::render;
 use crate::render::style::{ERROR, paint};
+use crate::report::Report;
 use crate::verify::VerifyOptions;
 
 /// The planner's options from the flags.
@@ -37,15 +43,56 @@ fn plan_options(risk_window: u32, tokens: &TokenArgs) -> PlanOptions {
     }
 }
 
-pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
-    let config = load_config(&args.config.config)?;
-    let spend_limits = config_limits(&config, &args.config.config, &args.money)?;
+/// Observes, plans and prices through the engine, with read counters on a terminal.
+pub async fn make_plan<A: EcsApi>(api: &A, request: &PlanRequest<'_>) -> anyhow::Result<Plan> {
+    let display = Display::new(None, EventFormat::Text);
+    let plan = engine::plan::plan(api, request, &|event| display.event(event)).await;
+    display.finish();
+    Ok(plan?)
+}
+
+/// The flags `plan` and `apply` share.
+struct PlanFlags<'a> {
+    risk_window: u32,
+    tokens: &'a TokenArgs,
+    money: &'a MoneyArgs,
+}
+
+/// The client from the environment, and the plan of `config` (read from `path`) under `flags`.
+async fn plan_config(
+    global: &GlobalArgs,
+    config: &Config,
+    path: &Path,
+    flags: PlanFlags<'_>,
+) -> anyhow::Result<(EcsClient, Plan)> {
+    let money = flags.money;
+    let request = PlanRequest {
+        config,
+        options: plan_options(flags.risk_window, flags.tokens),
+        prices: if money.no_prices {
+            Prices::Skip
+        } else {
+            Prices::Read
+        },
+        limits: config_limits(config, path, money)?,
+        now: jiff::Timestamp::now(),
+    };
     let client = client_from_env(global).await?;
-    let options = plan_options(args.risk.risk_window, &args.tokens);
-    let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
-    plan.limits = spend_limits;
+    let plan = make_plan(&client, &request).await?;
+    Ok((client, plan))
+}
+
+pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
+    let path = &args.config.config;
+    let config = load_config(path)?;
+    let flags = PlanFlags {
+        risk_window: args.risk.risk_window,
+        tokens: &args.tokens,
+        money: &args.money,
+    };
+    let (_, plan) = plan_config(global, &config, path, flags).await?;
     // A plan over its limits is shown (reviewers see why) but never saved: it cannot be applied.
-    let within = spend::enforce(&plan, &plan.limits);
+    let within = spend::check(&plan, &plan.limits);
     if let (Some(out), Ok(())) = (&args.out, &within) {
         write_atomically(out, planfile::to_saved_json(&plan).as_bytes())?;
     }
@@ -94,19 +141,21 @@ pub fn eprint_plan_errors(plan: &Plan) {
 }
 
 /// The limits of a plan made from `config`: its `limits:`, tightened by the flags.
-fn config_limits(
-    config: &crate::desired::Config,
-    path: &Path,
-    money: &MoneyArgs,
-) -> anyhow::Result<SpendLimits> {
+fn config_limits(config: &Config, path: &Path, money: &MoneyArgs) -> anyhow::Result<SpendLimits> {
     let file = spend::from_config(config.desired.limits.as_ref(), &path.display().to_string());
     let (limits, notes) = file
-        .tightened_by(&spend::from_flags(money, &file)?)
+        .tightened_by(&flag_limits(money, &file)?)
         .map_err(anyhow::Error::msg)?;
     for note in notes {
         eprintln!("warning: {note}");
     }
     Ok(limits)
+}
+
+/// The limits the flags set; a `--max-total-price` without a currency takes `fallback`'s.
+pub fn flag_limits(money: &MoneyArgs, fallback: &SpendLimits) -> anyhow::Result<SpendLimits> {
+    spend::from_flags(money.max_renewals, money.max_total_price.as_ref(), fallback)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Prints a plan in `format` on stdout.
@@ -142,7 +191,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<u8> {
-    let config = load_config(&args.config.config)?;
+    let path = &args.config.config;
+    let config = load_config(path)?;
     // Refuse before observing anything: a pipeline without --auto-approve is a mistake.
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -154,87 +204,54 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     if !args.auto_approve && args.format == EventFormat::Json {
         anyhow::bail!("`--format json` does not prompt: add --auto-approve, or apply a saved plan");
     }
-    let spend_limits = config_limits(&config, &args.config.config, &args.money)?;
-    let client = client_from_env(global).await?;
-    let options = plan_options(args.risk.risk_window, &args.tokens);
-    let mut plan = make_plan_with(&client, &config, &options, !args.money.no_prices).await?;
-    plan.limits = spend_limits;
+    let flags = PlanFlags {
+        risk_window: args.risk.risk_window,
+        tokens: &args.tokens,
+        money: &args.money,
+    };
+    let (client, plan) = plan_config(global, &config, path, flags).await?;
     if args.format == EventFormat::Text {
         print!("{}", render::text::plan(&plan));
     }
     // Before the prompt and before any call.
-    spend::enforce(&plan, &plan.limits)?;
-    let errors = plan.errors.len();
+    spend::check(&plan, &plan.limits)?;
     if !plan.has_changes() {
-        if args.format == EventFormat::Json {
-            events::print_summary(args.format, &Report::default(), errors);
-        }
-        if errors > 0 {
-            eprint_plan_errors(&plan);
-            return Ok(1);
-        }
-        return Ok(0);
+        return Ok(no_changes(&plan, args.format));
     }
-    let mut excluded = BTreeMap::new();
-    if !args.auto_approve {
+    let guard = if args.auto_approve {
+        Guard::JustMade
+    } else {
         if !confirm()? {
             eprintln!("Apply cancelled: nothing was changed.");
             return Ok(1);
         }
         // The answer may have come much later than the plan: what it shows must still hold.
-        match recheck(&client, &plan, "the plan shown", "plan and confirm again").await? {
-            Recheck::Proceed(unread) => excluded = unread,
-            Recheck::AlreadyApplied => {
-                println!(
-                    "Since the plan was shown, every planned instance got to the state it leads to: nothing to do."
-                );
-                return Ok(if errors > 0 { 1 } else { 0 });
-            }
+        Guard::Recheck {
+            what: "the plan shown",
+            remedy: "plan and confirm again",
         }
-    }
-    let report = run_apply(&client, &plan, args.format, global, excluded).await;
-    Ok(apply_exit(&report, &plan))
-}
-
-/// What a fresh look at the planned instances allows.
-pub enum Recheck {
-    /// Apply, except the changes of these instances (they could not be read again), with why.
-    Proceed(BTreeMap<String, String>),
-    /// Every planned instance is already as the plan leads it.
-    AlreadyApplied,
-}
-
-/// Re-reads the instances `plan` changes and refuses it when any moved since it was made
-/// (`what` names the plan in the message, `remedy` says what to do then).
-pub async fn recheck<A: EcsApi>(
-    api: &A,
-    plan: &Plan,
-    what: &str,
-    remedy: &str,
-) -> anyhow::Result<Recheck> {
-    let look = observe_instances(api, &planfile::planned_instances(plan)).await;
-    let unread = planfile::unread_instances(plan, &look.unread);
-    match planfile::verdict(plan, &look.instances, &unread) {
-        Verdict::Fresh => Ok(Recheck::Proceed(unread)),
-        Verdict::AlreadyApplied => Ok(Recheck::AlreadyApplied),
-        Verdict::Stale(drifted) => {
-            eprintln!(
-                "{}",
-                paint(
-                    ERROR,
-                    format!(
-                        "{what} is stale: {} planned instance{} changed since the plan:",
-                        drifted.len(),
-                        if drifted.len() == 1 { "" } else { "s" }
-                    )
-                )
+    };
+    match run_apply(&client, &plan, guard, args.format, global).await? {
+        Applied::AlreadyApplied => {
+            println!(
+                "Since the plan was shown, every planned instance got to the state it leads to: nothing to do."
             );
-            for (region, id, what) in &drifted {
-                eprintln!("  - {region}/{id}: {}", what.join("; "));
-            }
-            anyhow::bail!("nothing was applied: {remedy}")
+            Ok(if plan.has_errors() { 1 } else { 0 })
         }
+        applied => Ok(apply_exit(&applied.report(), &plan)),
     }
+}
+
+/// The end of an apply whose plan has no change: the JSON summary, the plan's errors.
+pub fn no_changes(plan: &Plan, format: EventFormat) -> u8 {
+    if format == EventFormat::Json {
+        events::print_summary(format, &Report::default(), plan.errors.len());
+    }
+    if plan.has_errors() {
+        eprint_plan_errors(plan);
+        return 1;
+    }
+    0
 }
 
 /// Asks on the terminal; only `yes` approves.
@@ -258,53 +275,65 @@ pub fn apply_exit(report: &Report, plan: &Plan) -> u8 {
 }
 
 /// How apply runs, from the global flags.
-pub fn apply_options(global: &GlobalArgs, excluded: BTreeMap<String, String>) -> ApplyOptions {
+pub fn apply_options(global: &GlobalArgs) -> ApplyOptions {
     ApplyOptions {
         parallelism: usize::from(global.parallelism),
         lag: VerifyOptions {
             timeout: global.verify_timeout,
             ..VerifyOptions::default()
         },
-        excluded,
         ..ApplyOptions::default()
     }
 }
 
-/// Applies `plan`, printing each event as it happens in `format` (with a progress bar on a
-/// terminal), the verification and the summary at the end. SIGINT or SIGTERM stops it (no new
-/// call; calls in flight get a short grace); a second one exits at once.
+/// Applies `plan` through the engine under `guard`, printing each event as it happens in
+/// `format` (with a progress bar on a terminal), and, when calls were sent, the summary.
+/// SIGINT or SIGTERM stops it (no new call; calls in flight get a short grace); a second one
+/// exits at once. A stale plan is refused with the list of what moved.
 pub async fn run_apply<A: EcsApi>(
     api: &A,
     plan: &Plan,
+    guard: Guard<'_>,
     format: EventFormat,
     global: &GlobalArgs,
-    excluded: BTreeMap<String, String>,
-) -> Report {
-    if format == EventFormat::Text {
-        println!(
-            "\nApplying {} change{} with {} call{}:",
-            plan.changes.len(),
-            if plan.changes.len() == 1 { "" } else { "s" },
-            plan.calls.len(),
-            if plan.calls.len() == 1 { "" } else { "s" }
-        );
-    }
+) -> anyhow::Result<Applied> {
     let stop = Stop::new();
-    let signals = super::signals::stop_on_signals(stop.clone());
-    let progress = Progress::bar(plan.changes.len() as u64, "applying");
-    let options = apply_options(global, excluded);
-    let report = apply_with(api, plan, &options, &stop, |event| {
-        progress.suspend(|| events::print_event(format, plan, &event));
-        if matches!(event, ApplyEvent::Finished(..)) {
-            progress.inc();
-        }
+    let signals = stop_on_signals(stop.clone());
+    let display = Display::new(Some(plan), format);
+    let applied = engine::apply::apply(api, plan, guard, apply_options(global), &stop, &|event| {
+        display.event(event)
     })
     .await;
-    progress.finish();
+    display.finish();
     signals.abort();
-    events::print_summary(format, &report, plan.errors.len());
-    if plan.has_errors() && format == EventFormat::Text {
-        eprint_plan_errors(plan);
+    let applied = applied.map_err(explain_refusal)?;
+    if let Applied::Done(report) = &applied {
+        events::print_summary(format, report, plan.errors.len());
+        if plan.has_errors() && format == EventFormat::Text {
+            eprint_plan_errors(plan);
+        }
     }
-    report
+    Ok(applied)
+}
+
+/// Prints what a stale plan's instances did since it was made (the error itself says what to
+/// do), and hands the error on.
+pub fn explain_refusal(err: EngineError) -> anyhow::Error {
+    if let EngineError::Stale { what, drifted, .. } = &err {
+        eprintln!(
+            "{}",
+            paint(
+                ERROR,
+                format!(
+                    "{what} is stale: {} planned instance{} changed since the plan:",
+                    drifted.len(),
+                    if drifted.len() == 1 { "" } else { "s" }
+                )
+            )
+        );
+        for (region, id, what) in drifted {
+            eprintln!("  - {region}/{id}: {}", what.join("; "));
+        }
+    }
+    err.into()
 }

@@ -5,13 +5,9 @@ use std::path::Path;
 
 use super::args::{GlobalArgs, SignatureArg};
 use super::config_file::{eprint_diagnostics, read_capped};
-use super::progress::{Progress, Tracked};
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
 use crate::desired::{self, Config};
-use crate::observe::{ObserveOptions, observe_with};
-use crate::plan::{self, Plan, PlanOptions};
-use crate::price;
 use crate::rpc::retry::RetryPolicy;
 
 /// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
@@ -84,67 +80,4 @@ pub async fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
         );
     }
     client(global, resolution.provider)
-}
-
-/// Observes and plans with the default options, and reads the renewals' prices.
-pub async fn make_plan(client: &EcsClient, config: &Config) -> anyhow::Result<Plan> {
-    make_plan_with(client, config, &PlanOptions::default(), true).await
-}
-
-/// Observes (with a progress counter on a terminal) what planning and the risk report need,
-/// plans at the current time, then reads the price of each renewal (unless `read_prices` is
-/// false: `--no-prices`).
-pub async fn make_plan_with(
-    client: &EcsClient,
-    config: &Config,
-    options: &PlanOptions,
-    read_prices: bool,
-) -> anyhow::Result<Plan> {
-    let now = jiff::Timestamp::now();
-    let horizon = now
-        .checked_add(jiff::SignedDuration::from_hours(
-            i64::from(options.risk_window_days) * 24,
-        ))
-        .ok();
-    let progress = Progress::counter("observing");
-    let tracked = Tracked {
-        api: client,
-        progress: &progress,
-    };
-    let observed = observe_with(
-        &tracked,
-        &config.desired,
-        &ObserveOptions {
-            read_unmanaged_expiring_before: horizon,
-        },
-    )
-    .await;
-    progress.finish();
-    // No region could be read: that is the account or the network, not one region's trouble.
-    if !observed.regions.is_empty() && observed.failed_regions.len() == observed.regions.len() {
-        let failure = &observed.failed_regions[0];
-        anyhow::bail!(
-            "cannot observe region {}: {}{}",
-            failure.region,
-            failure.reason,
-            if observed.regions.len() > 1 {
-                " (no region could be read)"
-            } else {
-                ""
-            }
-        );
-    }
-    let mut plan = plan::plan_with(&config.desired, &observed, now, &config.digest, options);
-    if read_prices {
-        let progress = Progress::counter("pricing");
-        let tracked = Tracked {
-            api: client,
-            progress: &progress,
-        };
-        price::price_renewals(&tracked, &mut plan).await;
-        progress.finish();
-    } else {
-        price::skip_prices(&mut plan);
-    }
-    Ok(plan)
 }

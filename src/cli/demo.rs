@@ -9,11 +9,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use anstream::{print, println};
 
 use super::args::GlobalArgs;
-use super::commands::run_apply;
-use super::context::{client, make_plan};
+use super::commands::{make_plan, run_apply};
+use super::context::client;
 use crate::credentials::{Credentials, Secret};
 use crate::desired;
 use crate::emulator::{self, EmulatorOptions, Fleet};
+use crate::engine::apply::Guard;
+use crate::engine::plan::PlanRequest;
 use crate::render::style::{BOLD, paint};
 use crate::render::text;
 
@@ -60,7 +62,7 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     );
 
     heading("1. renewctl plan");
-    let first = make_plan(&client, &config).await?;
+    let first = make_plan(&client, &PlanRequest::new(&config, jiff::Timestamp::now())).await?;
     print!("{}", text::plan(&first));
     let reads_before = emulator.stats();
 
@@ -68,15 +70,16 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     let report = run_apply(
         &client,
         &first,
+        Guard::JustMade,
         super::args::EventFormat::Text,
         &global,
-        Default::default(),
     )
-    .await;
+    .await?
+    .report();
     let after_apply = emulator.stats();
 
     heading("3. renewctl plan");
-    let second = make_plan(&client, &config).await?;
+    let second = make_plan(&client, &PlanRequest::new(&config, jiff::Timestamp::now())).await?;
     print!("{}", text::plan(&second));
 
     let renewed_twice: Vec<&String> = after_apply

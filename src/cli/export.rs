@@ -11,20 +11,9 @@ use anyhow::{Context as _, bail};
 use super::args::{ExportArgs, GlobalArgs};
 use super::config_file::read_capped;
 use super::context::client_from_env;
-use crate::desired::{self, DesiredState, Renewal, RenewalPolicy, Selector};
-use crate::export;
-use crate::observe::observe;
+use crate::desired;
+use crate::engine;
 use crate::render::style::{ADD, BOLD, CHANGE, DIM, paint};
-
-/// `--tag KEY=VALUE`.
-pub fn parse_tag(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!(
-            "expected KEY=VALUE (VALUE may be * for any), got {text:?}"
-        )),
-    }
-}
 
 pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8> {
     let config_label = args.config.display().to_string();
@@ -61,42 +50,8 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
     }
     let filter: BTreeMap<String, String> = args.tags.iter().cloned().collect();
 
-    // One tag policy with the filter as its selector makes `observe` read the auto-renew
-    // attribute of exactly the instances to export (an empty selector matches every one;
-    // validation refuses that in files, and this one never goes through it).
-    let probe = DesiredState {
-        version: 1,
-        regions: regions.clone(),
-        policies: vec![RenewalPolicy {
-            name: "export".to_string(),
-            selector: Selector {
-                ids: None,
-                tags: Some(filter.clone()),
-            },
-            renewal: Renewal::Manual,
-            auto_renew_period: None,
-            min_remaining: None,
-            renew_period: None,
-            protect: None,
-        }],
-        limits: None,
-        protect: None,
-    };
     let client = client_from_env(global).await?;
-    let observed = observe(&client, &probe).await;
-    if let Some(failure) = observed.failed_regions.first() {
-        // An export must be whole: a region missing from it would drop its policies.
-        bail!(
-            "cannot export: region {} could not be observed: {}",
-            failure.region,
-            failure.reason
-        );
-    }
-    let exported = export::export(&regions, &filter, &observed.instances);
-    let text = export::yaml::to_yaml(&exported);
-    if let Err(err) = desired::parse(text.as_bytes(), "the export") {
-        bail!("the export does not validate, which is a bug in renewctl:\n{err}");
-    }
+    let (exported, text) = engine::export::export(&client, regions, filter).await?;
 
     if args.diff {
         let old = current

@@ -14,7 +14,6 @@ mod progress;
 mod saved;
 mod schema;
 mod signals;
-mod spend;
 mod validate;
 mod whoami;
 

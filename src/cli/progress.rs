@@ -3,17 +3,23 @@
 //! The decision is made once at start (`set_enabled`); everything else asks `Progress`, which is
 //! a no-op when disabled.
 //!
-//! Observing is shown through [`Tracked`], an `EcsApi` that counts the reads it passes on, so
-//! `observe` itself stays free of presentation.
+//! [`Display`] turns the engine's events into counters, bars and lines, so the engine itself
+//! stays free of presentation.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cloud::{ApiError, CallOutcome, EcsApi, InstancePage, InstanceQuery};
-use crate::ecs::{Mutation, Price, PriceQuery};
-use crate::observed::RenewalAttribute;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::args::EventFormat;
+use super::events;
+use crate::engine::{Event, Stage};
+use crate::plan::Plan;
+use crate::render;
+use crate::report::ApplyEvent;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -96,48 +102,82 @@ impl Drop for Progress {
     }
 }
 
-/// An `EcsApi` that ticks `progress` after each request it passes on.
-pub struct Tracked<'a, A> {
-    pub api: &'a A,
-    pub progress: &'a Progress,
+/// Shows the engine's events: a read counter per stage while it reads, and while applying a
+/// bar of the changes with each event printed in `format` above it.
+pub struct Display<'a> {
+    plan: Option<&'a Plan>,
+    format: EventFormat,
+    counters: Mutex<HashMap<Stage, Progress>>,
+    bar: Mutex<Option<Progress>>,
 }
 
-impl<A: EcsApi> EcsApi for Tracked<'_, A> {
-    async fn describe_instances(&self, query: &InstanceQuery) -> Result<InstancePage, ApiError> {
-        let result = self.api.describe_instances(query).await;
-        self.progress.inc();
-        result
+impl<'a> Display<'a> {
+    /// `plan` is the plan being applied, if any (events name its changes).
+    pub fn new(plan: Option<&'a Plan>, format: EventFormat) -> Display<'a> {
+        Display {
+            plan,
+            format,
+            counters: Mutex::new(HashMap::new()),
+            bar: Mutex::new(None),
+        }
     }
 
-    async fn describe_auto_renew(
-        &self,
-        region: &str,
-        instance_ids: &[String],
-    ) -> Result<Vec<(String, RenewalAttribute)>, ApiError> {
-        let result = self.api.describe_auto_renew(region, instance_ids).await;
-        self.progress.inc();
-        result
+    pub fn event(&self, event: Event<'_>) {
+        match event {
+            Event::Read(stage) => {
+                let mut counters = lock(&self.counters);
+                counters
+                    .entry(stage)
+                    .or_insert_with(|| Progress::counter(stage.name()))
+                    .inc();
+            }
+            Event::Done(stage) => {
+                if let Some(counter) = lock(&self.counters).remove(&stage) {
+                    counter.finish();
+                }
+            }
+            Event::Applying { changes, calls } => {
+                if self.format == EventFormat::Text {
+                    anstream::println!("{}", render::apply::applying_line(changes, calls));
+                }
+                *lock(&self.bar) = Some(Progress::bar(changes as u64, "applying"));
+            }
+            Event::Apply(event) => {
+                let bar = lock(&self.bar);
+                let print = || {
+                    if let Some(plan) = self.plan {
+                        events::print_event(self.format, plan, &event);
+                    }
+                };
+                match bar.as_ref() {
+                    Some(bar) => {
+                        bar.suspend(print);
+                        if matches!(event, ApplyEvent::Finished(..)) {
+                            bar.inc();
+                        }
+                    }
+                    None => print(),
+                }
+            }
+        }
     }
 
-    async fn execute(&self, mutation: &Mutation) -> Result<CallOutcome, ApiError> {
-        let result = self.api.execute(mutation).await;
-        self.progress.inc();
-        result
+    /// Removes every bar and counter.
+    pub fn finish(&self) {
+        for (_, counter) in lock(&self.counters).drain() {
+            counter.finish();
+        }
+        if let Some(bar) = lock(&self.bar).take() {
+            bar.finish();
+        }
     }
+}
 
-    async fn describe_renewal_price(
-        &self,
-        region: &str,
-        instance_id: &str,
-        query: PriceQuery,
-    ) -> Result<Price, ApiError> {
-        let result = self
-            .api
-            .describe_renewal_price(region, instance_id, query)
-            .await;
-        self.progress.inc();
-        result
-    }
+/// A poisoned lock only means a print panicked; the bars are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

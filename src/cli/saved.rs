@@ -1,5 +1,5 @@
-//! Saved plans at the edge: `renewctl apply plan.json` (check the file, the config it was made
-//! for, its age, its limits and the cloud, then apply exactly it) and `renewctl show plan.json`.
+//! Saved plans at the edge: `renewctl apply plan.json` (read the file and the config it was made
+//! for, have the engine check and apply exactly it) and `renewctl show plan.json`.
 
 use std::path::Path;
 
@@ -8,14 +8,14 @@ use anyhow::Context as _;
 
 use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{
-    Recheck, apply_exit, eprint_plan_errors, plan_exit, print_plan, recheck, run_apply,
+    apply_exit, eprint_plan_errors, flag_limits, no_changes, plan_exit, print_plan, run_apply,
 };
 use super::context::{client_from_env, load_config};
 use super::events;
-use super::spend;
-use crate::apply::Report;
+use crate::engine::apply::{Applied, Guard, SavedPlanCheck, check_saved};
 use crate::plan::Plan;
 use crate::planfile;
+use crate::report::Report;
 
 /// Reads and checks a saved plan file.
 fn read_plan(path: &Path) -> anyhow::Result<Plan> {
@@ -39,13 +39,6 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
     let plan = read_plan(path)?;
     let config = load_config(&args.config.config)
         .with_context(|| format!("{file} must be checked against the config it was made for"))?;
-    planfile::check_config(
-        &plan,
-        &file,
-        &args.config.config.display().to_string(),
-        &config.digest,
-    )?;
-    planfile::check_age(&plan, &file, jiff::Timestamp::now(), args.max_plan_age)?;
     if args.money.no_prices {
         anyhow::bail!(
             "--no-prices is for planning: {file} carries the prices it was reviewed with"
@@ -57,40 +50,42 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
              and review a new plan with `renewctl plan --new-token … --out {file}`"
         );
     }
-    // The limits the plan was reviewed under, and any given now: both must hold, before any
-    // call (even a read). A flag can only tighten them.
-    let recorded = plan.limits.recorded_in(&file);
-    spend::enforce(&plan, &recorded)?;
-    spend::enforce(&plan, &spend::from_flags(&args.money, &plan.limits)?)?;
-    let errors = plan.errors.len();
+    // The config it was made for, its age, the limits it was reviewed under and any given now:
+    // all must hold before any call (even a read). A flag can only tighten the limits.
+    check_saved(
+        &plan,
+        &SavedPlanCheck {
+            file: &file,
+            config: &args.config.config.display().to_string(),
+            config_digest: &config.digest,
+            now: jiff::Timestamp::now(),
+            max_age: args.max_plan_age,
+            limits_now: &flag_limits(&args.money, &plan.limits)?,
+        },
+    )?;
     if !plan.has_changes() {
         println!("No changes in {file}: nothing to apply.");
-        if args.format == EventFormat::Json {
-            events::print_summary(args.format, &Report::default(), errors);
-        }
-        if errors > 0 {
-            eprint_plan_errors(&plan);
-            return Ok(1);
-        }
-        return Ok(0);
+        return Ok(no_changes(&plan, args.format));
     }
 
     // Re-observe what the plan changes: a console renewal or a toggle since the review must
     // not be paid or undone blindly.
     let client = client_from_env(global).await?;
     let remedy = format!("make and review a new plan (renewctl plan --out {file})");
-    let excluded = match recheck(&client, &plan, &file, &remedy).await? {
-        Recheck::Proceed(excluded) => excluded,
-        Recheck::AlreadyApplied => {
+    let guard = Guard::Recheck {
+        what: &file,
+        remedy: &remedy,
+    };
+    match run_apply(&client, &plan, guard, args.format, global).await? {
+        Applied::AlreadyApplied => {
             println!(
                 "{file} was already applied: every planned instance is as the plan leads it. Nothing to do."
             );
             if args.format == EventFormat::Json {
-                events::print_summary(args.format, &Report::default(), errors);
+                events::print_summary(args.format, &Report::default(), plan.errors.len());
             }
-            return Ok(if errors > 0 { 1 } else { 0 });
+            Ok(if plan.has_errors() { 1 } else { 0 })
         }
-    };
-    let report = run_apply(&client, &plan, args.format, global, excluded).await;
-    Ok(apply_exit(&report, &plan))
+        applied => Ok(apply_exit(&applied.report(), &plan)),
+    }
 }

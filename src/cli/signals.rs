@@ -5,7 +5,7 @@
 
 use anstream::eprintln;
 
-use crate::apply::Stop;
+use crate::interrupt::Stop;
 
 /// Exit status when a second signal ends the process at once (128 + SIGINT, as shells report).
 const EXIT_AT_ONCE: i32 = 130;

@@ -54,7 +54,7 @@ pub use faults::{FaultKind, Faults};
 pub use fleet::{Fleet, FleetError, FleetProblem};
 pub use keys::IssuedCredentials;
 pub use requests::RequestRecord;
-pub use standalone::run_standalone;
+pub use standalone::{EmulatorArgs, run_standalone};
 pub use state::EmulatedInstance;
 pub use stats::{LedgerEntry, Stats};
 pub use throttle::RateLimit;

@@ -5,12 +5,41 @@
 //! scripts parse it to find the port. Everything else a human might want goes to stderr.
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::{EmulatorOptions, Faults, Fleet, RateLimit, start};
-use crate::cli::args::EmulatorArgs;
+
+/// The flags of `renewctl emulator`: the emulator owns them, the CLI only mounts them.
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// The fleet file (instances per region, access keys, optional generated fleet).
+    #[arg(long, value_name = "FILE")]
+    pub fleet: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Latency of every answer, e.g. `20ms`: no answer leaves sooner after its request arrived
+    /// (the emulator's own work is counted in it, as a real service's is in its round trip).
+    #[arg(long, value_name = "DURATION")]
+    pub latency: Option<String>,
+    /// How long after a renewal reads keep showing the old expiry, e.g. `10s` (the real API
+    /// shows a renewal only after a delay; the seed walkthrough says about 10 s). Until then
+    /// the instance is still expired in every respect: auto-renewal is refused.
+    #[arg(long, value_name = "DURATION")]
+    pub renewal_lag: Option<String>,
+    /// Inject faults: KIND=RATE with KIND one of throttle, error5xx, timeout, drop-after-commit
+    /// and RATE between 0 and 1. May be repeated.
+    #[arg(long = "fault", value_name = "KIND=RATE")]
+    pub faults: Vec<String>,
+    /// Throttle by rate like ECS: ACTION[@REGION]=N/s or N/min (ACTION `*` for every action),
+    /// counted per action and region; excess requests get Throttling.User. May be repeated.
+    #[arg(long = "rate-limit", value_name = "SPEC")]
+    pub rate_limits: Vec<String>,
+}
 
 pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
     let latency = match &args.latency {

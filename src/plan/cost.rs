@@ -1,5 +1,5 @@
 //! What a plan's renewals cost: each renewal's price as far as it is known, and the totals per
-//! currency. Pure: the planner leaves prices unasked; the shell (`crate::price`) asks
+//! currency. Pure: the planner leaves prices unasked; the engine (`crate::engine::quotes`) asks
 //! DescribeRenewalPrice for each renewal after planning and hands the answers to
 //! [`set_prices`], which records them on the changes and totals them in the summary. An
 //! unknown price is never counted as zero.

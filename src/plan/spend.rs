@@ -14,7 +14,94 @@ use serde::{Deserialize, Serialize};
 
 use super::Plan;
 use super::cost::{Quote, totals};
+use crate::desired::Limits;
 use crate::money::{Amount, Money};
+
+/// `--max-total-price AMOUNT[:CURRENCY]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceLimitFlag {
+    pub amount: Amount,
+    pub currency: Option<String>,
+}
+
+/// `5000`, `5000:CNY`, `1250.50:usd`.
+pub fn parse_price_limit(text: &str) -> Result<PriceLimitFlag, String> {
+    let (amount, currency) = match text.split_once(':') {
+        Some((amount, currency)) => (amount, Some(currency.trim().to_ascii_uppercase())),
+        None => (text, None),
+    };
+    let amount = Amount::parse(amount)?;
+    if let Some(code) = &currency
+        && !crate::money::is_currency_code(code)
+    {
+        return Err(format!(
+            "{code:?} is not a currency code: write AMOUNT:CURRENCY such as 5000:CNY"
+        ));
+    }
+    Ok(PriceLimitFlag { amount, currency })
+}
+
+/// The limits `limits:` of the config `file` sets.
+pub fn from_config(limits: Option<&Limits>, file: &str) -> SpendLimits {
+    let Some(limits) = limits else {
+        return SpendLimits::default();
+    };
+    SpendLimits {
+        max_renewals: limits.max_renewals.map(|value| Limit {
+            value,
+            set_by: format!("limits.max_renewals in {file}"),
+        }),
+        max_total_price: match (limits.max_total_price, &limits.currency) {
+            (Some(amount), Some(currency)) => Some(Limit {
+                value: Money {
+                    amount,
+                    currency: currency.clone(),
+                },
+                set_by: format!("limits.max_total_price in {file}"),
+            }),
+            // Validation refuses a price limit without its currency.
+            _ => None,
+        },
+    }
+}
+
+/// The limits the flags `--max-renewals` and `--max-total-price` set. A `--max-total-price` without a currency takes `fallback`'s (the
+/// config's, or the saved plan's), and is an error without one.
+pub fn from_flags(
+    max_renewals: Option<u64>,
+    max_total_price: Option<&PriceLimitFlag>,
+    fallback: &SpendLimits,
+) -> Result<SpendLimits, String> {
+    let max_total_price = match max_total_price {
+        None => None,
+        Some(flag) => {
+            let currency = match (&flag.currency, &fallback.max_total_price) {
+                (Some(currency), _) => currency.clone(),
+                (None, Some(limit)) => limit.value.currency.clone(),
+                (None, None) => {
+                    return Err(format!(
+                        "--max-total-price {}: in which currency? Write AMOUNT:CURRENCY, e.g. --max-total-price {}:CNY",
+                        flag.amount, flag.amount
+                    ));
+                }
+            };
+            Some(Limit {
+                value: Money {
+                    amount: flag.amount,
+                    currency,
+                },
+                set_by: "--max-total-price".to_string(),
+            })
+        }
+    };
+    Ok(SpendLimits {
+        max_renewals: max_renewals.map(|value| Limit {
+            value,
+            set_by: "--max-renewals".to_string(),
+        }),
+        max_total_price,
+    })
+}
 
 /// One limit, and where it was set (`limits.max_renewals in renewal.yaml`, `--max-renewals`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

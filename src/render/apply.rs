@@ -1,4 +1,4 @@
-//! Text of an apply as it happens and at its end (`crate::apply`): a line per finished change,
+//! Text of an apply as it happens and at its end (`crate::report`): a line per finished change,
 //! the wait for renewals to show, the verification of every renewal (re-read expiry), and the
 //! summary. Words are chosen for money: a renewal whose fate is unknown reads "unknown: may have
 //! been charged", never "failed"; one not yet visible is explained as the API's lag; a token
@@ -6,10 +6,9 @@
 
 use super::style::{ADD, BOLD, DIM, ERROR, WARN, paint};
 use super::text::{change_what, instance_label};
-use crate::apply::{LagWait, Outcome, Report};
 use crate::plan::{Action, Plan};
+use crate::report::{Checked, LagWait, Outcome, RenewalCheck, Report, Verdict, Verification};
 use crate::time::format_api;
-use crate::verify::{Checked, RenewalCheck, Verdict, Verification};
 
 /// One line of apply progress for change `index`.
 pub fn outcome_line(plan: &Plan, index: usize, outcome: &Outcome) -> String {
@@ -253,5 +252,25 @@ pub fn apply_summary(report: &Report, plan_errors: usize) -> String {
              repeated.",
             parts.join(", ")
         ),
+    )
+}
+
+/// The line printed when a stop is requested.
+pub fn interrupted_line() -> String {
+    format!(
+        "  {}",
+        paint(
+            ERROR,
+            "interrupted: no new call is sent; calls in flight get a few seconds to finish"
+        )
+    )
+}
+
+/// The line before the first call.
+pub fn applying_line(changes: usize, calls: usize) -> String {
+    format!(
+        "\nApplying {changes} change{} with {calls} call{}:",
+        if changes == 1 { "" } else { "s" },
+        if calls == 1 { "" } else { "s" }
     )
 }

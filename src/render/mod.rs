@@ -3,6 +3,7 @@
 //! anything.
 
 pub mod apply;
+pub mod events;
 pub mod explain;
 pub mod json;
 pub mod markdown;

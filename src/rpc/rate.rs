@@ -41,10 +41,6 @@ impl RateLimiter {
         })
     }
 
-    pub fn per_second(&self) -> f64 {
-        self.per_second
-    }
-
     /// Reserves the next slot of (region, action) at `now` and says how long to wait for it.
     pub fn reserve(&self, region: &str, action: &str, now: Instant) -> Duration {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());

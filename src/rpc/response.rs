@@ -209,7 +209,6 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct MutationResponse {
-        #[allow(dead_code)]
         request_id: String,
         #[serde(rename = "Code", default)]
         code_upper: Option<serde::de::IgnoredAny>,
