@@ -28,6 +28,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RENEWCTL_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// The account's Alibaba Cloud site for this run: china (aliyun.com) or international
+    /// (alibabacloud.com), as `site:` in renewal.yaml; when both are given they must agree.
+    #[arg(long, global = true, env = "RENEWCTL_SITE", value_name = "SITE", value_parser = parse_site)]
+    pub site: Option<crate::ecs::Site>,
+
     /// Maximum number of API requests in flight at once (Terraform's default too: see README,
     /// Performance).
     #[arg(long, global = true, default_value_t = 10, value_name = "N",
@@ -164,7 +169,7 @@ pub enum Command {
     Demo,
     /// Show which credentials renewctl would use: the link that supplied them, the access key id
     /// (masked) and their expiry. Never the secret.
-    Whoami,
+    Whoami(WhoamiArgs),
     /// Print the JSON Schema of renewal.yaml (for editors: completion and checks as you type).
     Schema,
     /// Show one instance: its observed renewal, every policy that matches it and why, which one
@@ -385,4 +390,21 @@ pub fn parse_tag(text: &str) -> Result<(String, String), String> {
             "expected KEY=VALUE (VALUE may be * for any), got {text:?}"
         )),
     }
+}
+
+/// `--site china|international`.
+pub fn parse_site(text: &str) -> Result<crate::ecs::Site, String> {
+    crate::ecs::Site::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a site: use china (aliyun.com) or international (alibabacloud.com)"))
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// A renewal.yaml: show its site and the ECS host each of its regions will use.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ask the account which site it is on (one DescribeInstances and one DescribeRenewalPrice
+    /// per region of -c, until one answers: the currency of the price says the site).
+    #[arg(long, requires = "config")]
+    pub probe_site: bool,
 }

@@ -11,7 +11,7 @@ use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs, TokenArgs};
-use super::context::{client_from_env, load_config};
+use super::context::{client_from_env, load_config, routing};
 use super::events;
 use super::progress::Display;
 use super::signals::stop_on_signals;
@@ -77,14 +77,14 @@ async fn plan_config(
         limits: config_limits(config, path, money)?,
         now: jiff::Timestamp::now(),
     };
-    let client = client_from_env(global).await?;
+    let client = client_from_env(global, routing(Some(&config.desired))).await?;
     let plan = make_plan(&client, &request).await?;
     Ok((client, plan))
 }
 
 pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     let path = &args.config.config;
-    let config = load_config(path)?;
+    let config = load_config(global, path)?;
     let flags = PlanFlags {
         risk_window: args.risk.risk_window,
         tokens: &args.tokens,
@@ -192,7 +192,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<u8> {
     let path = &args.config.config;
-    let config = load_config(path)?;
+    let config = load_config(global, path)?;
     // Refuse before observing anything: a pipeline without --auto-approve is a mistake.
     if !args.auto_approve && !std::io::stdin().is_terminal() {
         anyhow::bail!(

@@ -7,15 +7,16 @@ use super::args::{GlobalArgs, SignatureArg};
 use super::config_file::{eprint_diagnostics, read_capped};
 use crate::cloud::{ClientConfig, EcsClient, Endpoint, SignatureScheme};
 use crate::credentials::{self, CredentialsProvider, Identity, Resolution};
-use crate::desired::{self, Config};
+use crate::desired::{self, Config, DesiredState, EndpointType, SiteOverride};
+use crate::rpc::endpoint::{Network, Routing};
 use crate::rpc::retry::RetryPolicy;
 
 /// Reads and validates the config. Errors go to stderr in full; warnings as one line pointing
 /// to `renewctl validate`, so that every plan does not repeat them at length.
-pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+pub fn load_config(global: &GlobalArgs, path: &Path) -> anyhow::Result<Config> {
     let bytes = read_capped(path)?;
     let label = path.display().to_string();
-    match desired::parse(&bytes, &label) {
+    match desired::parse_for_site(&bytes, &label, site_override(global)) {
         Ok(config) => {
             if !config.warnings.is_empty() {
                 let n = config.warnings.len() + config.hidden_warnings;
@@ -37,14 +38,45 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     }
 }
 
-/// The client for these flags and credentials.
+/// The site given for this run, if any.
+pub fn site_override(global: &GlobalArgs) -> Option<SiteOverride> {
+    global.site.map(|site| SiteOverride {
+        site,
+        given_by: "--site (or RENEWCTL_SITE)",
+    })
+}
+
+/// The official SDKs' switch to VPC endpoints (ecs-api.md §9).
+const VPC_ENV: &str = "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED";
+
+/// How regions find their endpoint: the config's `endpoint_type` and `endpoints`, or VPC
+/// endpoints when `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED` is true and the config does not say.
+pub fn routing(desired: Option<&DesiredState>) -> Routing {
+    let vpc_env = std::env::var(VPC_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let network = match desired.and_then(|d| d.endpoint_type) {
+        Some(EndpointType::Vpc) => Network::Vpc,
+        Some(EndpointType::Public) => Network::Public,
+        None if vpc_env => Network::Vpc,
+        None => Network::Public,
+    };
+    Routing {
+        network,
+        hosts: desired
+            .and_then(|d| d.endpoints.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The client for these flags, endpoint routing and credentials.
 pub fn client(
     global: &GlobalArgs,
+    routing: Routing,
     credentials: impl Into<CredentialsProvider>,
 ) -> anyhow::Result<EcsClient> {
     let endpoint = match &global.endpoint {
         Some(url) => Endpoint::Fixed(url.clone()),
-        None => Endpoint::Regional,
+        None if routing == Routing::default() => Endpoint::Regional,
+        None => Endpoint::Routed(routing),
     };
     let scheme = match global.signature {
         SignatureArg::Acs3 => SignatureScheme::Acs3HmacSha256,
@@ -71,7 +103,7 @@ pub async fn resolve_credentials(global: &GlobalArgs) -> anyhow::Result<Resoluti
 
 /// The client for these flags, with credentials from the chain (`--debug-credentials` shows
 /// which on stderr).
-pub async fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
+pub async fn client_from_env(global: &GlobalArgs, routing: Routing) -> anyhow::Result<EcsClient> {
     let resolution = resolve_credentials(global).await?;
     if global.debug_credentials {
         eprint!(
@@ -79,5 +111,5 @@ pub async fn client_from_env(global: &GlobalArgs) -> anyhow::Result<EcsClient> {
             Identity::of(&resolution, &resolution.lease).render()
         );
     }
-    client(global, resolution.provider)
+    client(global, routing, resolution.provider)
 }

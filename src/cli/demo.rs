@@ -46,6 +46,7 @@ pub async fn demo(global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let client = client(
         &global,
+        Default::default(),
         Credentials {
             access_key_id: key_id,
             access_key_secret: Secret::new(key_secret),

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 
 use super::args::{ExportArgs, GlobalArgs};
 use super::config_file::read_capped;
-use super::context::client_from_env;
+use super::context::{client_from_env, routing, site_override};
 use crate::desired;
 use crate::engine;
 use crate::render::style::{ADD, BOLD, CHANGE, DIM, paint};
@@ -22,18 +22,20 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
     } else {
         None
     };
+    // The current file, when it reads: its regions (without --region) and its endpoints.
+    let parsed = current
+        .as_deref()
+        .map(|bytes| desired::parse_for_site(bytes, &config_label, site_override(global)));
     let regions = if !args.regions.is_empty() {
         args.regions.clone()
     } else {
-        let Some(bytes) = &current else {
-            bail!(
+        match &parsed {
+            None => bail!(
                 "pass --region (there is no {config_label} to take the regions from; -c names \
                  another file)"
-            );
-        };
-        match desired::parse(bytes, &config_label) {
-            Ok(config) => config.desired.regions,
-            Err(err) => bail!(
+            ),
+            Some(Ok(config)) => config.desired.regions.clone(),
+            Some(Err(err)) => bail!(
                 "{}; pass --region to export without it",
                 err.summary().replace("; nothing was planned", "")
             ),
@@ -50,7 +52,8 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
     }
     let filter: BTreeMap<String, String> = args.tags.iter().cloned().collect();
 
-    let client = client_from_env(global).await?;
+    let desired = parsed.as_ref().and_then(|p| p.as_ref().ok()).map(|c| &c.desired);
+    let client = client_from_env(global, routing(desired)).await?;
     let (exported, text) = engine::export::export(&client, regions, filter).await?;
 
     if args.diff {

@@ -74,7 +74,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
     let global = &cli.global;
     match &cli.command {
-        Command::Validate(args) => validate::validate(args),
+        Command::Validate(args) => validate::validate(global, args),
         Command::Plan(args) => commands::plan(global, args).await,
         Command::Apply(args) => match &args.plan {
             Some(path) => saved::apply_saved(global, args, path).await,
@@ -83,7 +83,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Show(args) => saved::show(args),
         Command::Emulator(args) => crate::emulator::run_standalone(args).await.map(|()| 0),
         Command::Demo => demo::demo(global).await,
-        Command::Whoami => whoami::whoami(global).await,
+        Command::Whoami(args) => whoami::whoami(global, args).await,
         Command::Schema => schema::schema(),
         Command::Explain(args) => explain::explain(global, args).await,
         Command::Export(args) => export::export(global, args).await,

@@ -10,7 +10,7 @@ use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{
     apply_exit, eprint_plan_errors, flag_limits, no_changes, plan_exit, print_plan, run_apply,
 };
-use super::context::{client_from_env, load_config};
+use super::context::{client_from_env, load_config, routing};
 use super::events;
 use crate::engine::apply::{Applied, Guard, SavedPlanCheck, check_saved};
 use crate::plan::Plan;
@@ -37,7 +37,7 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<u8> {
 pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> anyhow::Result<u8> {
     let file = path.display().to_string();
     let plan = read_plan(path)?;
-    let config = load_config(&args.config.config)
+    let config = load_config(global, &args.config.config)
         .with_context(|| format!("{file} must be checked against the config it was made for"))?;
     if args.money.no_prices {
         anyhow::bail!(
@@ -60,6 +60,7 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
             config_digest: &config.digest,
             now: jiff::Timestamp::now(),
             max_age: args.max_plan_age,
+            site: config.desired.site,
             limits_now: &flag_limits(&args.money, &plan.limits)?,
         },
     )?;
@@ -70,7 +71,7 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
 
     // Re-observe what the plan changes: a console renewal or a toggle since the review must
     // not be paid or undone blindly.
-    let client = client_from_env(global).await?;
+    let client = client_from_env(global, routing(Some(&config.desired))).await?;
     let remedy = format!("make and review a new plan (renewctl plan --out {file})");
     let guard = Guard::Recheck {
         what: &file,

@@ -3,18 +3,19 @@
 
 use anstream::{eprintln, println};
 
-use super::args::ConfigArg;
+use super::args::{ConfigArg, GlobalArgs};
 use super::config_file::{eprint_diagnostics, read_capped};
+use super::context::site_override;
 use crate::desired::{self, Hidden};
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub fn validate(args: &ConfigArg) -> anyhow::Result<u8> {
+pub fn validate(global: &GlobalArgs, args: &ConfigArg) -> anyhow::Result<u8> {
     let bytes = read_capped(&args.config)?;
     let label = args.config.display().to_string();
-    match desired::parse(&bytes, &label) {
+    match desired::parse_for_site(&bytes, &label, site_override(global)) {
         Ok(config) => {
             eprint_diagnostics(&label, &config.source, &config.warnings);
             let hidden = Hidden {

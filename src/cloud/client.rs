@@ -22,7 +22,7 @@ use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, 
 use crate::credentials::{Credentials, CredentialsProvider};
 use crate::ecs::{Mutation, Price, PriceQuery};
 use crate::observed::RenewalAttribute;
-use crate::rpc::endpoint::{self, Target};
+use crate::rpc::endpoint::{self, Routing, Target};
 use crate::rpc::error::ApiError;
 use crate::rpc::http::{USER_AGENT, describe_transport, install_tls_provider};
 use crate::rpc::rate::RateLimiter;
@@ -39,6 +39,8 @@ pub enum Endpoint {
     /// Every request to this base URL (`--endpoint`, e.g. the emulator). Plain `http://` only
     /// for loopback addresses.
     Fixed(String),
+    /// Per region by these rules: VPC endpoints, hosts for special regions.
+    Routed(Routing),
 }
 
 /// Everything the client needs.
@@ -76,7 +78,7 @@ impl EcsClient {
             check_credentials(fixed)?;
         }
         let fixed = match &config.endpoint {
-            Endpoint::Regional => None,
+            Endpoint::Regional | Endpoint::Routed(_) => None,
             Endpoint::Fixed(url) => Some(endpoint::fixed(url)?),
         };
         let mut builder = reqwest::Client::builder()
@@ -106,10 +108,12 @@ impl EcsClient {
         &self.config
     }
 
-    fn target(&self, region: &str) -> Result<Target, ApiError> {
-        match &self.fixed {
-            Some(target) => Ok(target.clone()),
-            None => endpoint::regional(region),
+    /// Where requests for `region` go.
+    pub fn target(&self, region: &str) -> Result<Target, ApiError> {
+        match (&self.fixed, &self.config.endpoint) {
+            (Some(target), _) => Ok(target.clone()),
+            (None, Endpoint::Routed(routing)) => routing.target(region),
+            (None, _) => endpoint::regional(region),
         }
     }
 

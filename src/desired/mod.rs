@@ -32,8 +32,12 @@ pub mod validate_safety;
 
 use sha2::{Digest, Sha256};
 
+use crate::ecs::Site;
+
 pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
-pub use model::{DesiredState, Limits, Protection, Renewal, RenewalPolicy, Selector};
+pub use model::{
+    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector,
+};
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};
 
@@ -69,6 +73,23 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// Parses and validates a config. `file` names it in diagnostics.
 pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
+    parse_for_site(bytes, file, None)
+}
+
+/// A site given for one run (`--site`, `RENEWCTL_SITE`), and where it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteOverride {
+    pub site: Site,
+    pub given_by: &'static str,
+}
+
+/// Parses and validates a config for the site `site` gives, when given: the file's `site`, if
+/// it declares one, must agree; the values are then checked against that site's rules.
+pub fn parse_for_site(
+    bytes: &[u8],
+    file: &str,
+    site: Option<SiteOverride>,
+) -> Result<Config, ConfigError> {
     let fail = |source: String, diagnostics| ConfigError {
         file: file.to_string(),
         source,
@@ -115,10 +136,41 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<Config, ConfigError> {
     };
 
     let map = SourceMap::new(text);
-    let (draft, mut diagnostics) = read::read(&root);
+    let (mut draft, mut diagnostics) = read::read(&root);
+    let file_site = draft.site;
+    if let Some(given) = site {
+        match draft.site {
+            Some(declared) if declared != given.site => diagnostics.push(
+                Diagnostic::error(
+                    FieldPath::root().key("site"),
+                    format!(
+                        "the file declares `site: {declared}`, and {} says {}",
+                        given.given_by, given.site
+                    ),
+                    format!(
+                        "the site is the account's: correct the file, or drop {}",
+                        given.given_by
+                    ),
+                )
+                .label("another site given for this run"),
+            ),
+            _ => draft.site = Some(given.site),
+        }
+    }
     let desired = match draft.desired() {
-        Some(read) => match reconcile(read, serde_yaml::from_str::<DesiredState>(text), &map) {
-            Ok(desired) => Some(desired),
+        Some(read) => match reconcile(
+            DesiredState {
+                site: file_site,
+                ..read
+            },
+            serde_yaml::from_str::<DesiredState>(text),
+            &map,
+        ) {
+            // The site given for the run is not in the text the model was read from.
+            Ok(desired) => Some(DesiredState {
+                site: draft.site,
+                ..desired
+            }),
             Err(d) => {
                 diagnostics.push(*d);
                 None
@@ -294,6 +346,9 @@ mod tests {
             policies: Vec::new(),
             limits: None,
             protect: None,
+            site: None,
+            endpoint_type: None,
+            endpoints: None,
         }
     }
 

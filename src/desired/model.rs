@@ -40,6 +40,35 @@ pub struct DesiredState {
     /// the plan and never applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protect: Option<Protection>,
+    /// The Alibaba Cloud site of the account: china (aliyun.com, prices in CNY) or
+    /// international (alibabacloud.com, prices in USD). The sites accept different renewal
+    /// periods; without it only what both accept is allowed. `renewctl whoami` says which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::ecs::Site>,
+    /// Which ECS endpoints to call: public (ecs.REGION.aliyuncs.com, the default) or vpc
+    /// (ecs-vpc.REGION.aliyuncs.com, for runners inside a VPC without internet access).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_type: Option<EndpointType>,
+    /// The ECS host of a region, for regions whose endpoint is not ecs.REGION.aliyuncs.com
+    /// (some finance and government regions), e.g. {cn-shanghai-finance-1:
+    /// ecs.cn-shanghai-finance-1.aliyuncs.com}. It beats endpoint_type for that region.
+    #[serde(
+        default,
+        deserialize_with = "unique_keys",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "schema::endpoints")]
+    pub endpoints: Option<BTreeMap<String, String>>,
+}
+
+/// Public or VPC endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointType {
+    /// ecs.REGION.aliyuncs.com.
+    Public,
+    /// ecs-vpc.REGION.aliyuncs.com.
+    Vpc,
 }
 
 /// Spending limits of every plan made from this file.

@@ -15,11 +15,14 @@ use serde::de::value::Error as ValueError;
 
 use super::diagnostic::{Diagnostic, Target};
 use super::fields::names;
-use super::model::{DesiredState, Limits, Protection, Renewal, RenewalPolicy, Selector};
+use super::model::{
+    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector,
+};
 use super::path::FieldPath;
 use super::period::PeriodField;
 use super::suggest::nearest;
 use super::tree::{Kind, Node, Resolved};
+use crate::ecs::Site;
 use crate::money::Amount;
 
 /// What could be read: every field that read cleanly.
@@ -33,6 +36,10 @@ pub struct Draft {
     pub limits: Option<Limits>,
     /// `protect`, when given and read cleanly.
     pub protect: Option<Protection>,
+    /// `site`, `endpoint_type` and `endpoints`, when given and read cleanly.
+    pub site: Option<Site>,
+    pub endpoint_type: Option<EndpointType>,
+    pub endpoints: Option<BTreeMap<String, String>>,
     /// False when anything could not be read (then `desired` is `None`).
     pub complete: bool,
 }
@@ -49,6 +56,9 @@ impl Draft {
             policies: self.policies.iter().map(|(_, p)| p.clone()).collect(),
             limits: self.limits.clone(),
             protect: self.protect.clone(),
+            site: self.site,
+            endpoint_type: self.endpoint_type,
+            endpoints: self.endpoints.clone(),
         })
     }
 }
@@ -311,12 +321,31 @@ impl Reader {
             Some(node) if !Self::is_null(node) => self.protection(node, &top.key("protect")),
             _ => None,
         };
+        let site = match fields.get("site") {
+            Some(node) if !Self::is_null(node) => self.choice(node, &top.key("site"), "a site"),
+            _ => None,
+        };
+        let endpoint_type = match fields.get("endpoint_type") {
+            Some(node) if !Self::is_null(node) => {
+                self.choice(node, &top.key("endpoint_type"), "an endpoint type")
+            }
+            _ => None,
+        };
+        let endpoints = match fields.get("endpoints") {
+            Some(node) if !Self::is_null(node) => {
+                self.string_map(node, &top.key("endpoints"), &ENDPOINT_WORDS)
+            }
+            _ => None,
+        };
         Draft {
             version,
             regions,
             policies,
             limits,
             protect,
+            site,
+            endpoint_type,
+            endpoints,
             complete: true,
         }
     }
@@ -546,14 +575,24 @@ impl Reader {
     }
 
     fn renewal(&mut self, node: &Node, path: &FieldPath) -> Option<Renewal> {
-        let variants = names::<Renewal>();
+        self.choice(node, path, "a renewal")
+    }
+
+    /// One of the variants of `T` (a unit enum of the model), with the nearest one suggested.
+    fn choice<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        node: &Node,
+        path: &FieldPath,
+        what: &str,
+    ) -> Option<T> {
+        let variants = names::<T>();
         let expected = variants
             .iter()
             .map(|v| format!("`{v}`"))
             .collect::<Vec<_>>()
             .join(", ");
         let text = self.string(node, path, &format!("one of {expected}"))?;
-        let parsed = Renewal::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
+        let parsed = T::deserialize(IntoDeserializer::<ValueError>::into_deserializer(
             text.as_str(),
         ));
         if parsed.is_err() {
@@ -564,7 +603,7 @@ impl Reader {
             self.error(
                 node,
                 path,
-                format!("`{text}` is not a renewal; expected one of {expected}"),
+                format!("`{text}` is not {what}; expected one of {expected}"),
                 hint,
             );
         }
@@ -608,6 +647,16 @@ impl Reader {
     }
 
     fn tags(&mut self, node: &Node, path: &FieldPath) -> Option<BTreeMap<String, String>> {
+        self.string_map(node, path, &TAG_WORDS)
+    }
+
+    /// A mapping of strings to strings with no key twice.
+    fn string_map(
+        &mut self,
+        node: &Node,
+        path: &FieldPath,
+        words: &MapWords,
+    ) -> Option<BTreeMap<String, String>> {
         if !self.untagged(node, path) {
             return None;
         }
@@ -615,11 +664,8 @@ impl Reader {
             self.error(
                 node,
                 path,
-                format!(
-                    "expected a mapping of tag keys to values, found {}",
-                    node.describe()
-                ),
-                "write `tags: {env: prod}`, or one `key: value` per line",
+                format!("expected {}, found {}", words.mapping, node.describe()),
+                words.fix,
             );
             return None;
         };
@@ -627,7 +673,7 @@ impl Reader {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut ok = true;
         for entry in entries {
-            let Some(key) = self.string(&entry.key, path, "a tag key") else {
+            let Some(key) = self.string(&entry.key, path, words.key) else {
                 ok = false;
                 continue;
             };
@@ -637,8 +683,8 @@ impl Reader {
             if *occurrence > 1 {
                 let mut d = Diagnostic::error(
                     key_path.clone(),
-                    format!("duplicate tag key `{key}`"),
-                    "each tag can be listed once: the parser would quietly keep the last one",
+                    format!("duplicate {} `{key}`", words.key.trim_start_matches("a ")),
+                    words.once,
                 )
                 .label("written again here")
                 .target(Target::KeyOccurrence(*occurrence - 1))
@@ -648,7 +694,7 @@ impl Reader {
                 ok = false;
                 continue;
             }
-            match self.string(&entry.value, &key_path, "a tag value") {
+            match self.string(&entry.value, &key_path, words.value) {
                 Some(value) => {
                     tags.insert(key, value);
                 }
@@ -658,6 +704,32 @@ impl Reader {
         ok.then_some(tags)
     }
 }
+
+/// How a mapping of strings is named in messages.
+struct MapWords {
+    mapping: &'static str,
+    key: &'static str,
+    value: &'static str,
+    fix: &'static str,
+    /// Why a key may be written once.
+    once: &'static str,
+}
+
+const TAG_WORDS: MapWords = MapWords {
+    mapping: "a mapping of tag keys to values",
+    key: "a tag key",
+    value: "a tag value",
+    fix: "write `tags: {env: prod}`, or one `key: value` per line",
+    once: "each tag can be listed once: the parser would quietly keep the last one",
+};
+
+const ENDPOINT_WORDS: MapWords = MapWords {
+    mapping: "a mapping of regions to endpoint hosts",
+    key: "a region",
+    value: "an endpoint host",
+    fix: "write `endpoints: {cn-shanghai-finance-1: ecs.cn-shanghai-finance-1.aliyuncs.com}`",
+    once: "each region can have one host: the parser would quietly keep the last one",
+};
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();

@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 
 use super::limits::{MIN_REMAINING_AT_MOST, renew_years};
 use super::model::DesiredState;
-use crate::ecs::period::{
-    AUTO_RENEW_MONTHS, AUTO_RENEW_WEEKS, AUTO_RENEW_YEARS, RENEW_MONTHS, RENEW_WEEKS,
+use crate::ecs::Site;
+use crate::ecs::site::{
+    AUTO_RENEW_MONTHS, AUTO_RENEW_YEARS, auto_renew_weeks, renew_months, renew_weeks,
 };
 use crate::money::MAX_UNITS;
 
@@ -139,19 +140,23 @@ pub fn tags(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+/// The values some site accepts (the China site's, the widest); `validate` narrows them to the
+/// declared site.
+const WIDEST: Option<Site> = Some(Site::China);
+
 pub fn auto_renew_period(_: &mut SchemaGenerator) -> Schema {
     duration(duration_pattern(&[
         (counts(AUTO_RENEW_MONTHS), "month"),
         (counts(AUTO_RENEW_YEARS), "year"),
-        (counts(AUTO_RENEW_WEEKS), "week"),
+        (counts(auto_renew_weeks(WIDEST)), "week"),
     ]))
 }
 
 pub fn renew_period(_: &mut SchemaGenerator) -> Schema {
     duration(duration_pattern(&[
-        (counts(RENEW_MONTHS), "month"),
-        (counts(&renew_years()), "year"),
-        (counts(RENEW_WEEKS), "week"),
+        (counts(renew_months(WIDEST)), "month"),
+        (counts(&renew_years(WIDEST)), "year"),
+        (counts(renew_weeks(WIDEST)), "week"),
     ]))
 }
 
@@ -217,6 +222,14 @@ pub fn max_total_price(_: &mut SchemaGenerator) -> Schema {
         "type": ["number", "null"],
         "minimum": 0,
         "maximum": MAX_UNITS as f64,
+    })
+}
+
+pub fn endpoints(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["object", "null"],
+        "propertyNames": { "pattern": "^[a-z]{2,}(?:-[a-z0-9]+)+$" },
+        "additionalProperties": { "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9.-]*$" },
     })
 }
 

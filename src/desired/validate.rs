@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Target};
-use super::limits::{MIN_REMAINING_AT_MOST, auto_renew_setting, renew_step};
+use super::limits::{MIN_REMAINING_AT_MOST, NotAccepted, auto_renew_setting, renew_step};
 use super::model::{DesiredState, Renewal, RenewalPolicy};
 use super::overlap;
 use super::path::FieldPath;
 use super::period::{Period, PeriodField, PeriodUnit};
 use super::read::Draft;
 use super::validate_safety;
+use crate::ecs::Site;
 
 /// Looks like an ECS region id (`cn-hangzhou`, `ap-southeast-1`, `us-east-1`).
 pub fn is_region_id(text: &str) -> bool {
@@ -48,6 +49,9 @@ pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
         policies: desired.policies.iter().cloned().enumerate().collect(),
         limits: desired.limits.clone(),
         protect: desired.protect.clone(),
+        site: desired.site,
+        endpoint_type: desired.endpoint_type,
+        endpoints: desired.endpoints.clone(),
         complete: true,
     })
 }
@@ -108,8 +112,10 @@ pub fn check(draft: &Draft) -> Vec<Diagnostic> {
         }
 
         check_selector(policies, i, policy, &mut id_owner, &mut out);
-        check_settings(i, policy, &mut out);
+        check_settings(i, policy, draft.site, &mut out);
     }
+
+    check_site(draft, &mut out);
 
     out.extend(overlap::check(policies));
     out.extend(validate_safety::check(draft));
@@ -251,7 +257,7 @@ fn check_selector<'a>(
     }
 }
 
-fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
+fn check_settings(i: usize, policy: &RenewalPolicy, site: Option<Site>, out: &mut Vec<Diagnostic>) {
     let at = |field: &str| FieldPath::policy(i).at(field);
 
     // Malformed durations first: each is reported once, with its path.
@@ -287,16 +293,9 @@ fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
         ),
         (Renewal::Auto, Some(field)) => {
             if let Some(period) = field.period()
-                && let Err(why) = auto_renew_setting(period)
+                && let Err(why) = auto_renew_setting(period, site)
             {
-                out.push(
-                    Diagnostic::error(
-                        at("auto_renew_period"),
-                        format!("{period} is not accepted: {why}"),
-                        "pick one of the accepted values",
-                    )
-                    .label("not accepted by ECS"),
-                );
+                out.push(not_accepted(at("auto_renew_period"), period, &why));
             }
         }
         (other, Some(_)) => out.push(
@@ -361,18 +360,22 @@ fn check_settings(i: usize, policy: &RenewalPolicy, out: &mut Vec<Diagnostic>) {
                 .label("never used"),
             );
         } else if let Some(step) = field.period()
-            && let Err(why) = renew_step(step)
+            && let Err(why) = renew_step(step, site)
         {
-            out.push(
-                Diagnostic::error(
-                    at("renew_period"),
-                    format!("{step} is not accepted: {why}"),
-                    "pick one of the accepted values",
-                )
-                .label("not accepted by ECS"),
-            );
+            out.push(not_accepted(at("renew_period"), step, &why));
         }
     }
+}
+
+/// A duration the API (or the declared site) does not accept.
+fn not_accepted(at: FieldPath, period: Period, why: &NotAccepted) -> Diagnostic {
+    Diagnostic::error(at, format!("{period} is not accepted: {}", why.why), why.fix.clone()).label(
+        if why.china_only {
+            "accepted by the China site only"
+        } else {
+            "not accepted by ECS"
+        },
+    )
 }
 
 /// Whether `min` is longer than [`MIN_REMAINING_AT_MOST`].
@@ -385,4 +388,59 @@ fn longer_than_ten_years(min: Period) -> bool {
         PeriodUnit::Year => years,
     };
     min.count > limit
+}
+
+/// `endpoints` name regions and hosts; a price limit's currency is the declared site's.
+fn check_site(draft: &Draft, out: &mut Vec<Diagnostic>) {
+    let top = FieldPath::root();
+    for (region, host) in draft.endpoints.iter().flatten() {
+        let at = top.key("endpoints").key(region.as_str());
+        if !is_region_id(region) {
+            out.push(
+                Diagnostic::error(
+                    at.clone(),
+                    format!("{region:?} is not a region id"),
+                    "use an ECS region id such as cn-shanghai-finance-1",
+                )
+                .target(Target::Key),
+            );
+        }
+        if !is_host(host) {
+            out.push(Diagnostic::error(
+                at,
+                format!("{host:?} is not a host name"),
+                "write the host alone, e.g. ecs.cn-shanghai-finance-1.aliyuncs.com (no https://, port or path)",
+            ));
+        }
+    }
+    if let (Some(site), Some(limits)) = (draft.site, &draft.limits)
+        && let Some(currency) = &limits.currency
+        && !currency.eq_ignore_ascii_case(site.currency())
+    {
+        out.push(
+            Diagnostic::error(
+                top.key("limits").key("currency"),
+                format!(
+                    "{currency} is not the currency of {}: its prices are in {}",
+                    site.label(),
+                    site.currency()
+                ),
+                format!(
+                    "write `currency: {}` (renewctl never converts currencies)",
+                    site.currency()
+                ),
+            )
+            .label("another site's currency"),
+        );
+    }
+}
+
+/// A plain DNS host name.
+fn is_host(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && !text.starts_with(['.', '-'])
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }

@@ -10,10 +10,12 @@ pub mod codes;
 pub mod mutation;
 pub mod period;
 pub mod price;
+pub mod site;
 pub mod token;
 
 pub use action::{ApiAction, MAX_BATCH};
 pub use mutation::Mutation;
 pub use period::{AutoRenewPeriod, AutoRenewSetting, PeriodUnit, RenewalPeriod};
 pub use price::{Price, PriceQuery, PriceUnit};
+pub use site::Site;
 pub use token::{ClientToken, TokenAttempt};

@@ -1,5 +1,5 @@
-//! The lengths the ECS API takes, and the values it accepts (ecs-api.md §3.4, §3.6; DESIGN.md
-//! §2): the `Duration`/`PeriodUnit` of ModifyInstanceAutoRenewAttribute, the
+//! The lengths the ECS API takes (ecs-api.md §3.4, §3.6; DESIGN.md §2; the values each site
+//! accepts are in `site`): the `Duration`/`PeriodUnit` of ModifyInstanceAutoRenewAttribute, the
 //! `Period`/`PeriodUnit` of RenewInstance, and the setting a status change sends. A renewal's new
 //! period runs from the old expiry, counted in calendar units in UTC+8 (the billing zone).
 
@@ -7,14 +7,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-/// ModifyInstanceAutoRenewAttribute `Duration` values per `PeriodUnit`.
-pub const AUTO_RENEW_MONTHS: &[u32] = &[1, 2, 3, 6, 12, 24, 36, 48, 60];
-pub const AUTO_RENEW_YEARS: &[u32] = &[1, 2, 3, 4, 5];
-pub const AUTO_RENEW_WEEKS: &[u32] = &[1, 2, 3, 4];
-
-/// RenewInstance `Period` values per `PeriodUnit` (it has no Year unit: years are sent as months).
-pub const RENEW_MONTHS: &[u32] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60];
-pub const RENEW_WEEKS: &[u32] = &[1, 2, 3, 4];
+use super::site::{Site, renew_months, renew_weeks};
 
 /// A `PeriodUnit` of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,12 +67,12 @@ impl RenewalPeriod {
         after(self.count, self.unit, expiry)
     }
 
-    /// The renewal lengths the API accepts that are whole multiples of `self` (a step),
-    /// shortest first.
-    pub fn multiples(self) -> Vec<RenewalPeriod> {
+    /// The renewal lengths `site`'s API accepts (both sites' when `None`) that are whole
+    /// multiples of `self` (a step), shortest first.
+    pub fn multiples(self, site: Option<Site>) -> Vec<RenewalPeriod> {
         let allowed = match self.unit {
-            PeriodUnit::Week => RENEW_WEEKS,
-            _ => RENEW_MONTHS,
+            PeriodUnit::Week => renew_weeks(site),
+            _ => renew_months(site),
         };
         allowed
             .iter()
@@ -178,7 +171,7 @@ mod tests {
     fn multiples_are_accepted_lengths_of_the_step() {
         let counts = |count, unit| {
             RenewalPeriod { count, unit }
-                .multiples()
+                .multiples(Some(Site::China))
                 .iter()
                 .map(|p| p.count)
                 .collect::<Vec<_>>()

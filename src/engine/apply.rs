@@ -63,6 +63,8 @@ pub struct SavedPlanCheck<'a> {
     pub config_digest: &'a str,
     pub now: Timestamp,
     pub max_age: Duration,
+    /// The site in force now (the config's, or `--site`): it must be the plan's.
+    pub site: Option<crate::ecs::Site>,
     /// Limits given now (flags): they hold as well as the recorded ones; they can only tighten.
     pub limits_now: &'a SpendLimits,
 }
@@ -72,6 +74,20 @@ pub struct SavedPlanCheck<'a> {
 pub fn check_saved(plan: &Plan, check: &SavedPlanCheck<'_>) -> Result<(), EngineError> {
     planfile::check_config(plan, check.file, check.config, check.config_digest)?;
     planfile::check_age(plan, check.file, check.now, check.max_age)?;
+    if plan.site != check.site {
+        let name = |site: Option<crate::ecs::Site>| match site {
+            Some(site) => format!("site {site}"),
+            None => "no site".to_string(),
+        };
+        return Err(EngineError::PlanSite(format!(
+            "{} was made for {}, and {} is in force now: make and review the plan again \
+             (renewctl plan --out {})",
+            check.file,
+            name(plan.site),
+            name(check.site),
+            check.file
+        )));
+    }
     spend::check(plan, &plan.limits.recorded_in(check.file))?;
     spend::check(plan, check.limits_now)?;
     Ok(())
@@ -91,6 +107,8 @@ pub async fn apply<A: EcsApi>(
     if !plan.has_changes() {
         return Ok(Applied::NoChanges);
     }
+    // Before any money moves: the account is on the site the plan was made for.
+    super::site::check_plan(api, plan).await?;
     if let Guard::Recheck { what, remedy } = guard {
         let (verdict, unread) = recheck(api, plan, sink).await;
         match verdict {

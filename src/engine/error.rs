@@ -34,6 +34,22 @@ pub enum EngineError {
         drifted: Vec<Drift>,
         remedy: String,
     },
+    /// The account answers as the other site than the one declared (or recorded in the plan).
+    #[error(
+        "the account is on {}, but {} was declared for it ({evidence}): the sites accept \
+         different renewals and charge on different days, so nothing was applied. Correct \
+         `site:` in renewal.yaml (or --site), then plan and review again",
+        answered.label(),
+        declared.label()
+    )]
+    OtherSite {
+        declared: crate::ecs::Site,
+        answered: crate::ecs::Site,
+        evidence: String,
+    },
+    /// A saved plan made for another site than the one in force now.
+    #[error("{0}")]
+    PlanSite(String),
     /// A read the use case needs failed.
     #[error(transparent)]
     Api(Box<ApiError>),

@@ -39,6 +39,9 @@ pub async fn export<A: EcsApi>(
         }],
         limits: None,
         protect: None,
+        site: None,
+        endpoint_type: None,
+        endpoints: None,
     };
     let observed = observe(api, &probe).await;
     if let Some(failure) = observed.failed_regions.first() {

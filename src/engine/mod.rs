@@ -16,6 +16,7 @@ pub mod explain;
 pub mod export;
 pub mod plan;
 pub mod quotes;
+pub mod site;
 
 pub use error::EngineError;
 pub use events::{Event, Sink, Stage, Tracked, ignore};

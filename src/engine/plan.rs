@@ -102,5 +102,7 @@ pub async fn plan<A: EcsApi>(
         }
         Prices::Skip => quotes::skip_prices(&mut plan),
     }
+    // A declared site the prices contradict: the plan was made under the wrong rules.
+    super::site::check_prices(&plan)?;
     Ok(plan)
 }

@@ -58,7 +58,9 @@ pub fn setting_of(instance: &InstanceSnapshot) -> Result<Setting, String> {
                 }
             };
             let period = Period::new(renewal.duration, unit);
-            auto_renew_setting(period)
+            // What the API answered is what the account's site accepts: read with the widest
+            // set; a weekly period then makes the export declare `site: china`.
+            auto_renew_setting(period, Some(crate::ecs::Site::China))
                 .map(|_| Setting::Auto(unit, renewal.duration))
                 .map_err(|why| {
                     format!("it auto-renews every {period}, which no policy can declare: {why}")
@@ -112,6 +114,15 @@ pub struct Export {
 }
 
 impl Export {
+    /// The site the export must declare: the China site when a policy auto-renews weekly (only
+    /// it accepts that), else none.
+    pub fn site(&self) -> Option<crate::ecs::Site> {
+        self.policies
+            .iter()
+            .any(|p| matches!(p.setting, Setting::Auto(PeriodUnit::Week, _)))
+            .then_some(crate::ecs::Site::China)
+    }
+
     /// Instances the export declares.
     pub fn instances(&self) -> usize {
         self.policies.iter().map(|p| p.count).sum()

@@ -65,6 +65,16 @@ pub enum PriceState {
     Unknown(String),
 }
 
+impl PriceState {
+    /// The price, when known.
+    pub fn known(&self) -> Option<&Price> {
+        match self {
+            PriceState::Known(price) => Some(price),
+            PriceState::NotAsked | PriceState::Unknown(_) => None,
+        }
+    }
+}
+
 /// A renewal: spends money.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Renewal {

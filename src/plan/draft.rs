@@ -10,6 +10,8 @@ use crate::observed::InstanceSnapshot;
 /// Accumulates the plan while instances are visited.
 #[derive(Default)]
 pub(super) struct Draft {
+    /// The account's site (`None`: only what both sites accept).
+    pub(super) site: Option<crate::ecs::Site>,
     pub(super) changes: Vec<(Change, Slot)>,
     pub(super) warnings: Vec<Warning>,
     /// Instances and regions left out of the plan (blast radius: nothing else stops).

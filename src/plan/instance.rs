@@ -13,18 +13,19 @@ use super::protect::lowers;
 use super::risk::{Coverage, days_between, release_time};
 use crate::desired::limits::{auto_renew_setting, renew_step};
 use crate::desired::{Renewal as Wanted, RenewalPolicy};
-use crate::ecs::{AutoRenewSetting, ClientToken, RenewalPeriod, TokenAttempt};
+use crate::ecs::site::charge_rule;
+use crate::ecs::{AutoRenewSetting, ClientToken, RenewalPeriod, Site, TokenAttempt};
 use crate::observed::{InstanceSnapshot, RenewalStatus};
 use crate::policy::Governing;
 use crate::time::format_api;
 
 /// The setting a policy asks for; `None` for `renewal: auto` without an auto-renew period the
 /// API accepts (validation refuses such a file).
-pub fn wanted_setting(policy: &RenewalPolicy) -> Option<AutoRenewSetting> {
+pub fn wanted_setting(policy: &RenewalPolicy, site: Option<Site>) -> Option<AutoRenewSetting> {
     match policy.renewal {
         Wanted::Auto => policy
             .auto_renew_period()
-            .and_then(|p| auto_renew_setting(p).ok())
+            .and_then(|p| auto_renew_setting(p, site).ok())
             .map(AutoRenewSetting::Auto),
         Wanted::Manual => Some(AutoRenewSetting::Manual),
         Wanted::Never => Some(AutoRenewSetting::Never),
@@ -39,16 +40,17 @@ struct RenewalChoice {
     reaches_target: bool,
 }
 
-/// The smallest accepted multiple of the policy's step that brings expiry to at least `target`,
-/// or the largest one (flagged) when none does.
+/// The smallest multiple of the policy's step that `site` accepts and that brings expiry to at
+/// least `target`, or the largest one (flagged) when none does.
 fn choose_renewal(
     policy: &RenewalPolicy,
+    site: Option<Site>,
     expiry: Timestamp,
     target: Timestamp,
 ) -> Option<RenewalChoice> {
-    let step = renew_step(policy.renew_step()).ok()?;
+    let step = renew_step(policy.renew_step(), site).ok()?;
     let mut last = None;
-    for candidate in step.multiples() {
+    for candidate in step.multiples(site) {
         let new_expiry = candidate.after(expiry)?;
         let choice = RenewalChoice {
             period: candidate,
@@ -77,7 +79,7 @@ pub(super) fn plan_instance(
     let policy = governing.policy;
     let name = policy.name.as_str();
     // Checked by `unplannable` before: an instance without them is an error of the plan.
-    let (Some(attr), Some(want)) = (&instance.renewal, wanted_setting(policy)) else {
+    let (Some(attr), Some(want)) = (&instance.renewal, wanted_setting(policy, draft.site)) else {
         return;
     };
     let want_status = RenewalStatus::from_api(want.status());
@@ -103,7 +105,7 @@ pub(super) fn plan_instance(
         if instance.expired_time >= target {
             return None;
         }
-        choose_renewal(policy, instance.expired_time, target).map(|choice| (min, choice))
+        choose_renewal(policy, draft.site, instance.expired_time, target).map(|choice| (min, choice))
     });
 
     let modify = |after: AutoRenewSetting, code: ReasonCode, reason: String| Change {
@@ -182,7 +184,7 @@ pub(super) fn plan_instance(
             let (code, reason) = differs_reason();
             let mut change = modify(want, code, reason);
             if wants_auto {
-                let first = first_deduction(instance.expired_time, now);
+                let first = first_deduction(instance.expired_time, now, charge_rule(draft.site));
                 set_first_deduction(&mut change, first);
                 let hours_left = instance.expired_time.duration_since(now).as_hours();
                 if first.is_none() || hours_left < TOO_LATE_HOURS {
@@ -300,7 +302,7 @@ pub(super) fn plan_instance(
             break;
         }
         if change.status_after() == Some("AutoRenewal") {
-            set_first_deduction(change, first_deduction(choice.new_expiry, now));
+            set_first_deduction(change, first_deduction(choice.new_expiry, now, charge_rule(draft.site)));
         }
     }
     if !choice.reaches_target {

@@ -173,6 +173,10 @@ pub struct Plan {
     /// `apply plan.json` checks them again.
     #[serde(default, skip_serializing_if = "SpendLimits::is_empty")]
     pub limits: SpendLimits,
+    /// The account's site the plan was made for (`None`: no site declared, only what both
+    /// sites accept was planned). `apply plan.json` refuses to apply it to another site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<crate::ecs::Site>,
 }
 
 impl Plan {

@@ -73,6 +73,7 @@ pub fn plan_with(
     options: &PlanOptions,
 ) -> Plan {
     let mut draft = Draft {
+        site: desired.site,
         coverage: vec![None; observed.instances.len()],
         fingerprints: Vec::with_capacity(observed.instances.len()),
         ..Draft::default()
@@ -95,7 +96,7 @@ pub fn plan_with(
             Ok(None) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
-                if let Some(problem) = unplannable(observed, instance, governing.policy) {
+                if let Some(problem) = unplannable(observed, instance, governing.policy, desired.site) {
                     draft.errored += 1;
                     let (kind, reason) = problem;
                     draft.error(instance, vec![governing.policy.name.clone()], kind, reason);
@@ -195,6 +196,7 @@ pub fn plan_with(
         blocked,
         errors,
         limits: Default::default(),
+        site: desired.site,
     };
     // Prices are read by the shell after planning; until then every renewal's is unknown.
     cost::summarize(&mut plan);

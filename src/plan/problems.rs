@@ -22,6 +22,7 @@ pub(super) fn unplannable(
     observed: &ObservedState,
     instance: &InstanceSnapshot,
     policy: &RenewalPolicy,
+    site: Option<crate::ecs::Site>,
 ) -> Option<(ProblemKind, String)> {
     if instance.locks.iter().any(|lock| lock == SECURITY_LOCK) {
         return Some((
@@ -35,7 +36,7 @@ pub(super) fn unplannable(
             ),
         ));
     }
-    if wanted_setting(policy).is_none() {
+    if wanted_setting(policy, site).is_none() {
         return Some((
             ProblemKind::Unreadable,
             format!(

@@ -1,5 +1,7 @@
-//! Where a request goes: the regional endpoint `https://ecs.{region}.aliyuncs.com/`
-//! (ecs-api.md §1), or one fixed base URL for every region (`--endpoint`, the emulator). Plain
+//! Where a request goes: the regional endpoint `https://ecs.{region}.aliyuncs.com/`, its VPC
+//! form `https://ecs-vpc.{region}.aliyuncs.com/` (ecs-api.md §1: the ECS endpoint page; the SDK
+//! rule `<product>-<network>.<region>.aliyuncs.com`), a host set for one region (special
+//! regions), or one fixed base URL for every region (`--endpoint`, the emulator). Plain
 //! `http://` is accepted only for loopback hosts, because the RPC signature travels in the query
 //! string and an STS token in a header: over an open network they must be encrypted. Pure.
 
@@ -19,6 +21,70 @@ pub struct Target {
     pub host: String,
     /// True for 127.0.0.0/8, ::1 and `localhost`: such requests bypass any HTTP proxy.
     pub loopback: bool,
+}
+
+/// Which regional endpoint: public or VPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    #[default]
+    Public,
+    /// `ecs-vpc.{region}.aliyuncs.com`: for runners inside a VPC without internet access.
+    Vpc,
+}
+
+/// How each region's endpoint is found: a host set for the region, else the regional endpoint
+/// of `network`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    pub network: Network,
+    /// Region → host (`ecs.cn-shanghai-finance-1.aliyuncs.com`), reached over https.
+    pub hosts: std::collections::BTreeMap<String, String>,
+}
+
+impl Routing {
+    /// The endpoint for `region`.
+    pub fn target(&self, region: &str) -> Result<Target, ApiError> {
+        match self.hosts.get(region) {
+            Some(host) => host_target(region, host),
+            None => match self.network {
+                Network::Public => regional(region),
+                Network::Vpc => vpc(region),
+            },
+        }
+    }
+}
+
+/// A host given for `region`: a plain DNS name (letters, digits, `-`, `.`), over https.
+fn host_target(region: &str, host: &str) -> Result<Target, ApiError> {
+    let plain = !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['.', '-'])
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !plain {
+        return Err(ApiError::Config(format!(
+            "invalid endpoint host {host:?} for region {region}: expected a host name such as \
+             ecs.{region}.aliyuncs.com (no scheme, port or path)"
+        )));
+    }
+    let host = host.to_ascii_lowercase();
+    Ok(Target {
+        base: format!("https://{host}/"),
+        host,
+        loopback: false,
+    })
+}
+
+/// The regional VPC endpoint of ECS for `region`.
+pub fn vpc(region: &str) -> Result<Target, ApiError> {
+    let public = regional(region)?;
+    let host = format!("ecs-vpc.{region}.aliyuncs.com");
+    Ok(Target {
+        base: format!("https://{host}/"),
+        host,
+        ..public
+    })
 }
 
 /// The regional public endpoint of ECS for `region`.
@@ -103,6 +169,31 @@ pub fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vpc_endpoints_and_hosts_per_region() {
+        let mut routing = Routing {
+            network: Network::Vpc,
+            ..Routing::default()
+        };
+        routing.hosts.insert(
+            "cn-shanghai-finance-1".into(),
+            "ECS.cn-shanghai-finance-1.aliyuncs.com".into(),
+        );
+        let vpc = routing.target("cn-beijing").unwrap();
+        assert_eq!(vpc.base, "https://ecs-vpc.cn-beijing.aliyuncs.com/");
+        assert_eq!(vpc.host, "ecs-vpc.cn-beijing.aliyuncs.com");
+        let special = routing.target("cn-shanghai-finance-1").unwrap();
+        assert_eq!(special.base, "https://ecs.cn-shanghai-finance-1.aliyuncs.com/");
+        let public = Routing::default().target("cn-beijing").unwrap();
+        assert_eq!(public.host, "ecs.cn-beijing.aliyuncs.com");
+        assert!(Routing::default().target("cn-beijing/evil").is_err());
+        for bad in ["https://x.example.com", "x.example.com:443", "x.example.com/p", "", ".x"] {
+            routing.hosts.insert("us-east-1".into(), bad.into());
+            let err = routing.target("us-east-1").unwrap_err().to_string();
+            assert!(err.contains("invalid endpoint host"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn regional_endpoints_follow_the_documented_pattern() {

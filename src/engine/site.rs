@@ -1,0 +1,116 @@
+//! Which site an account is on, asked of the account itself: the currency DescribeRenewalPrice
+//! answers in is CNY on the China site and USD on the international one (ecs-api.md §3.5). A
+//! declared site that disagrees with the account is refused before any call that costs money:
+//! the sites accept different renewal periods and charge automatic renewals on different days,
+//! so a plan made for one is not reviewed for the other.
+
+use super::EngineError;
+use crate::cloud::{EcsApi, InstanceQuery, Paging};
+use crate::ecs::{PeriodUnit, PriceQuery, RenewalPeriod, Site};
+use crate::plan::Plan;
+
+/// What the account answered: its site, the currency that says so, and the instance asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub site: Site,
+    pub currency: String,
+    pub region: String,
+    pub instance_id: String,
+}
+
+/// Asks the account for the price of renewing one of its subscription instances for a month,
+/// region by region until one has such an instance. `Ok(None)` when none has (nothing to ask);
+/// an error when a read fails or a price comes in a currency of neither site.
+pub async fn probe<A: EcsApi>(api: &A, regions: &[String]) -> Result<Option<Probe>, EngineError> {
+    for region in regions {
+        let page = api
+            .describe_instances(&InstanceQuery {
+                region: region.clone(),
+                paging: Paging::Page(1),
+                prepaid_only: true,
+                instance_ids: None,
+            })
+            .await?;
+        let Some(instance) = page.instances.first() else {
+            continue;
+        };
+        return ask(api, region, &instance.instance_id).await.map(Some);
+    }
+    Ok(None)
+}
+
+/// The site the price of renewing `instance_id` for a month says.
+async fn ask<A: EcsApi>(api: &A, region: &str, instance_id: &str) -> Result<Probe, EngineError> {
+    let month = PriceQuery::for_renewal(RenewalPeriod {
+        count: 1,
+        unit: PeriodUnit::Month,
+    })
+    .map_err(EngineError::Bug)?;
+    let price = api.describe_renewal_price(region, instance_id, month).await?;
+    let site = Site::of_currency(&price.currency).ok_or_else(|| {
+        EngineError::Bug(format!(
+            "DescribeRenewalPrice of {instance_id} answered in {}, the currency of neither site \
+             (CNY: China, USD: international); report it with the answer",
+            price.currency
+        ))
+    })?;
+    Ok(Probe {
+        site,
+        currency: price.currency,
+        region: region.to_string(),
+        instance_id: instance_id.to_string(),
+    })
+}
+
+/// Refuses `declared` when the account answers as the other site.
+pub fn check(declared: Site, probe: &Probe) -> Result<(), EngineError> {
+    if probe.site == declared {
+        return Ok(());
+    }
+    Err(EngineError::OtherSite {
+        declared,
+        answered: probe.site,
+        evidence: format!(
+            "DescribeRenewalPrice of {}/{} answered in {}",
+            probe.region, probe.instance_id, probe.currency
+        ),
+    })
+}
+
+/// Before a plan's renewals are paid: the account must be on the site the plan was made for.
+/// The plan's first renewal is priced once more (a read). A plan made without a site, or without
+/// renewals, has nothing to check: a status change for a value one site refuses is refused by
+/// the API without charge.
+pub async fn check_plan<A: EcsApi>(api: &A, plan: &Plan) -> Result<(), EngineError> {
+    let Some(declared) = plan.site else {
+        return Ok(());
+    };
+    let Some(change) = plan.changes.iter().find(|c| c.renewal().is_some()) else {
+        return Ok(());
+    };
+    let probe = ask(api, &change.region, &change.instance_id).await?;
+    check(declared, &probe)
+}
+
+/// After pricing a plan: a declared site whose currency is not the one the prices came in.
+pub fn check_prices(plan: &Plan) -> Result<(), EngineError> {
+    let Some(declared) = plan.site else {
+        return Ok(());
+    };
+    for change in &plan.changes {
+        if let Some(price) = change.renewal().and_then(|r| r.price.known())
+            && let Some(answered) = Site::of_currency(&price.currency)
+            && answered != declared
+        {
+            return Err(EngineError::OtherSite {
+                declared,
+                answered,
+                evidence: format!(
+                    "DescribeRenewalPrice of {}/{} answered in {}",
+                    change.region, change.instance_id, price.currency
+                ),
+            });
+        }
+    }
+    Ok(())
+}
