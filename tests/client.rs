@@ -356,7 +356,7 @@ fn api_errors_carry_code_status_and_request_id_and_are_not_retried() {
             .execute(&renew_mutation("i-bp1demo0000000007", 2, "t-5"))
             .await
             .unwrap_err();
-        assert_eq!(service_error(&err).0, "IdempotentParameterMismatch");
+        assert_eq!(service_error(&err).0, "IdempotenceParamNotMatch");
     });
     assert!(emu.stats().renewals.values().all(|&n| n == 1));
 }

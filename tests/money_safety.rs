@@ -84,8 +84,7 @@ fn two_pipelines_applying_different_configs_from_one_expiry_pay_once() {
     let out = in_dir(&emu, &second, &["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("not paid again:")
-            && out.stdout.contains("IdempotentParameterMismatch"),
+        out.stdout.contains("not paid again:") && out.stdout.contains("IdempotenceParamNotMatch"),
         "{}\n{}",
         out.stdout,
         out.stderr

@@ -11,6 +11,17 @@ use renewctl::time::format_api;
 use crate::support::*;
 
 const HEAD: &str = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n";
+/// The same head for an account on the China site: renewals of 24+ months and in weeks.
+const HEAD_CHINA: &str =
+    "version: 1\nsite: china\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n";
+
+/// A plan of `policies` on the China site, with no errors.
+fn plan_china(policies: &str, instances: Vec<InstanceSnapshot>) -> Plan {
+    let config = config(&format!("{HEAD_CHINA}{policies}"));
+    let plan = plan::plan(&config.desired, &observed(instances), now(), &config.digest);
+    assert!(plan.errors.is_empty(), "plan errors: {:?}", plan.errors);
+    plan
+}
 
 fn plan_with(policies: &str, observed: &ObservedState) -> Plan {
     let config = config(&format!("{HEAD}{policies}"));
@@ -200,7 +211,7 @@ fn renew_period_in_years_is_sent_as_months_and_weeks_stay_weeks() {
     );
 
     let weeks = "  - name: w\n    match: {tags: {team: w}}\n    renewal: manual\n    min_remaining: 20 days\n    renew_period: 1 week\n";
-    let plan = plan_of(weeks, vec![instance("i-w", &[("team", "w")], 5)]);
+    let plan = plan_china(weeks, vec![instance("i-w", &[("team", "w")], 5)]);
     assert_eq!(plan.calls[0].mutation.params()["Period"], "3");
     assert_eq!(plan.calls[0].mutation.params()["PeriodUnit"], "Week");
 }
@@ -208,7 +219,7 @@ fn renew_period_in_years_is_sent_as_months_and_weeks_stay_weeks() {
 #[test]
 fn a_target_beyond_the_longest_renewal_renews_by_the_longest_and_warns() {
     let policies = "  - name: far\n    match: {tags: {team: f}}\n    renewal: manual\n    min_remaining: 7 years\n";
-    let plan = plan_of(policies, vec![instance("i-f", &[("team", "f")], 1)]);
+    let plan = plan_china(policies, vec![instance("i-f", &[("team", "f")], 1)]);
     assert_eq!(plan.changes[0].renewal().map(|r| r.period.count), Some(60));
     assert_eq!(plan.warnings.len(), 1);
     assert!(
@@ -223,7 +234,7 @@ fn a_target_beyond_the_longest_renewal_renews_by_the_longest_and_warns() {
 #[test]
 fn a_target_past_any_date_still_renews_by_the_longest() {
     let text = format!(
-        "{HEAD}  - name: far\n    match: {{tags: {{team: f}}}}\n    renewal: manual\n    min_remaining: 99999 years\n"
+        "{HEAD_CHINA}  - name: far\n    match: {{tags: {{team: f}}}}\n    renewal: manual\n    min_remaining: 99999 years\n"
     );
     let desired: renewctl::desired::DesiredState =
         serde_yaml::from_str(&text).expect("the model reads it without validating");

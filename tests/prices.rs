@@ -21,7 +21,9 @@ const RENEW_MONTHLY: &str = "version: 1\nregions: [cn-hangzhou]\npolicies:\n  - 
 
 /// A plan renewing one instance per entry of `steps` (renew_period of its policy).
 fn plan_renewing(steps: &[&str]) -> Plan {
-    let mut yaml = "version: 1\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n".to_string();
+    // The China site: it accepts every length priced here (24+ months, weeks).
+    let mut yaml =
+        "version: 1\nsite: china\nregions: [cn-hangzhou, cn-shanghai]\npolicies:\n".to_string();
     let mut instances = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         yaml.push_str(&format!(
@@ -310,7 +312,12 @@ fn periods_the_api_cannot_price_are_unknown_and_not_asked_for() {
             "DescribeRenewalPrice prices months and years, not a renewal in Weeks",
         ),
     ] {
-        let config = format!("{RENEW_MONTHLY}    renew_period: {step}\n");
+        // Both lengths exist on the China site only (the emulator's default site).
+        let config = format!("{RENEW_MONTHLY}    renew_period: {step}\n").replacen(
+            "version: 1\n",
+            "version: 1\nsite: china\n",
+            1,
+        );
         let (plan, _) = plan_json(&emu, &config, &[]);
         let renewal = renewals(&plan)[0];
         assert_eq!(renewal["price"], Value::Null, "{step}");

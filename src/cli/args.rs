@@ -394,8 +394,11 @@ pub fn parse_tag(text: &str) -> Result<(String, String), String> {
 
 /// `--site china|international`.
 pub fn parse_site(text: &str) -> Result<crate::ecs::Site, String> {
-    crate::ecs::Site::parse(text)
-        .ok_or_else(|| format!("{text:?} is not a site: use china (aliyun.com) or international (alibabacloud.com)"))
+    crate::ecs::Site::parse(text).ok_or_else(|| {
+        format!(
+            "{text:?} is not a site: use china (aliyun.com) or international (alibabacloud.com)"
+        )
+    })
 }
 
 #[derive(Debug, Args)]

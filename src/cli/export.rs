@@ -52,7 +52,10 @@ pub async fn export(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<u8
     }
     let filter: BTreeMap<String, String> = args.tags.iter().cloned().collect();
 
-    let desired = parsed.as_ref().and_then(|p| p.as_ref().ok()).map(|c| &c.desired);
+    let desired = parsed
+        .as_ref()
+        .and_then(|p| p.as_ref().ok())
+        .map(|c| &c.desired);
     let client = client_from_env(global, routing(desired)).await?;
     let (exported, text) = engine::export::export(&client, regions, filter).await?;
 

@@ -57,7 +57,16 @@ mod tests {
     fn names_come_from_the_model() {
         assert_eq!(
             names::<DesiredState>(),
-            ["version", "regions", "policies", "limits", "protect"]
+            [
+                "version",
+                "regions",
+                "policies",
+                "limits",
+                "protect",
+                "site",
+                "endpoint_type",
+                "endpoints"
+            ]
         );
         assert_eq!(
             names::<Limits>(),

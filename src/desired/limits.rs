@@ -77,7 +77,10 @@ fn list(values: &[u32]) -> String {
 
 /// The auto-renew period for `period` on `site` (both sites when `None`), or why it is not
 /// accepted.
-pub fn auto_renew_setting(period: Period, site: Option<Site>) -> Result<AutoRenewPeriod, NotAccepted> {
+pub fn auto_renew_setting(
+    period: Period,
+    site: Option<Site>,
+) -> Result<AutoRenewPeriod, NotAccepted> {
     let (allowed, unit) = match period.unit {
         PeriodUnit::Day => {
             return Err(NotAccepted::never(
@@ -94,7 +97,9 @@ pub fn auto_renew_setting(period: Period, site: Option<Site>) -> Result<AutoRene
             unit,
         });
     }
-    if period.unit == PeriodUnit::Week && auto_renew_weeks(Some(Site::China)).contains(&period.count) {
+    if period.unit == PeriodUnit::Week
+        && auto_renew_weeks(Some(Site::China)).contains(&period.count)
+    {
         return Err(NotAccepted::china_only(
             &format!("a weekly auto-renew period ({period})"),
             site,
@@ -132,10 +137,12 @@ pub fn renew_step(period: Period, site: Option<Site>) -> Result<RenewalPeriod, N
     if let Some(api) = api_unit(unit).filter(|_| allowed(site).contains(&count)) {
         return Ok(RenewalPeriod { count, unit: api });
     }
+    let years = renew_years(site);
     let others = format!(
-        "{} months, or {} years",
+        "{} months, or {} year{}",
         list(renew_months(site)),
-        list(&renew_years(site))
+        list(&years),
+        if years.len() == 1 { "" } else { "s" }
     );
     if site != Some(Site::China) && allowed(Some(Site::China)).contains(&count) {
         let what = if unit == PeriodUnit::Week {
@@ -203,11 +210,15 @@ mod tests {
         assert_eq!((step.count, step.unit.as_api()), (24, "Month"));
         let err = renew_step(Period::new(10, PeriodUnit::Month), china).unwrap_err();
         assert!(
-            err.why.contains("9, 12, 24, 36, 48, 60 months, or 1, 2, 3, 4, 5 years"),
+            err.why
+                .contains("9, 12, 24, 36, 48, 60 months, or 1, 2, 3, 4, 5 years"),
             "{err}"
         );
         let err = renew_step(Period::new(5, PeriodUnit::Week), china).unwrap_err();
-        assert_eq!(err.why, "the API renews by 1, 2, 3, 4 weeks (China site only)");
+        assert_eq!(
+            err.why,
+            "the API renews by 1, 2, 3, 4 weeks (China site only)"
+        );
         assert!(renew_step(Period::new(6, PeriodUnit::Year), china).is_err());
         // Two years and weekly steps: the China site only.
         for site in [None, Some(Site::International)] {
@@ -215,11 +226,19 @@ mod tests {
             assert!(err.china_only && err.why.contains("2 years"), "{err}");
             let err = renew_step(Period::new(1, PeriodUnit::Week), site).unwrap_err();
             assert!(err.china_only, "{err}");
-            assert!(err.fix.contains("1, 2, 3, 4, 5, 6, 7, 8, 9, 12 months, or 1 years"), "{}", err.fix);
+            assert!(
+                err.fix
+                    .contains("1, 2, 3, 4, 5, 6, 7, 8, 9, 12 months, or 1 year"),
+                "{}",
+                err.fix
+            );
         }
         let err = renew_step(Period::new(10, PeriodUnit::Month), None).unwrap_err();
         assert!(!err.china_only);
-        assert_eq!(err.why, "the API renews by 1, 2, 3, 4, 5, 6, 7, 8, 9, 12 months, or 1 years");
+        assert_eq!(
+            err.why,
+            "the API renews by 1, 2, 3, 4, 5, 6, 7, 8, 9, 12 months, or 1 year"
+        );
     }
 
     #[test]

@@ -35,9 +35,7 @@ use sha2::{Digest, Sha256};
 use crate::ecs::Site;
 
 pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
-pub use model::{
-    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector,
-};
+pub use model::{DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector};
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};
 

@@ -369,13 +369,16 @@ fn check_settings(i: usize, policy: &RenewalPolicy, site: Option<Site>, out: &mu
 
 /// A duration the API (or the declared site) does not accept.
 fn not_accepted(at: FieldPath, period: Period, why: &NotAccepted) -> Diagnostic {
-    Diagnostic::error(at, format!("{period} is not accepted: {}", why.why), why.fix.clone()).label(
-        if why.china_only {
-            "accepted by the China site only"
-        } else {
-            "not accepted by ECS"
-        },
+    Diagnostic::error(
+        at,
+        format!("{period} is not accepted: {}", why.why),
+        why.fix.clone(),
     )
+    .label(if why.china_only {
+        "accepted by the China site only"
+    } else {
+        "not accepted by ECS"
+    })
 }
 
 /// Whether `min` is longer than [`MIN_REMAINING_AT_MOST`].

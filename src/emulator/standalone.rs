@@ -71,6 +71,7 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
         .first()
         .is_some_and(|k| k.security_token.is_some());
     let (count, regions) = (fleet.instance_count(), fleet.regions().len());
+    let site = fleet.site;
 
     let options = EmulatorOptions {
         latency,
@@ -127,8 +128,10 @@ pub async fn run_standalone(args: &EmulatorArgs) -> anyhow::Result<()> {
         );
     }
     eprintln!(
-        "serving {} instances in {regions} regions; Ctrl-C to stop",
-        count.saturating_sub(released.len())
+        "serving {} instances in {regions} regions of an account on the {} site (prices in {}); Ctrl-C to stop",
+        count.saturating_sub(released.len()),
+        site.name(),
+        site.currency()
     );
 
     stop.wait().await;

@@ -219,6 +219,8 @@ pub(crate) struct World {
     next_order: u64,
     /// What the account can spend (`balance:` in the fleet); `None` for no limit.
     pub balance: Option<f64>,
+    /// The account's site: what it accepts, its prices' currency.
+    pub site: crate::emulator::fleet::EmulatedSite,
     /// Bumped by every change to an instance, so cached scans know they are stale.
     version: u64,
     /// Visible instances per (region, charge-type filter): what nearly every DescribeInstances
@@ -271,6 +273,7 @@ impl World {
             // Order numbers look like real ones (15 digits) and never repeat within a run.
             next_order: 211_000_000_000_000 + start.as_second().rem_euclid(1_000_000) as u64 * 1000,
             balance: fleet.balance,
+            site: fleet.site,
             version: 0,
             scans: Mutex::new(HashMap::new()),
         }

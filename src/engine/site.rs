@@ -46,7 +46,9 @@ async fn ask<A: EcsApi>(api: &A, region: &str, instance_id: &str) -> Result<Prob
         unit: PeriodUnit::Month,
     })
     .map_err(EngineError::Bug)?;
-    let price = api.describe_renewal_price(region, instance_id, month).await?;
+    let price = api
+        .describe_renewal_price(region, instance_id, month)
+        .await?;
     let site = Site::of_currency(&price.currency).ok_or_else(|| {
         EngineError::Bug(format!(
             "DescribeRenewalPrice of {instance_id} answered in {}, the currency of neither site \

@@ -100,7 +100,10 @@ pub fn to_yaml(export: &Export) -> String {
     }
     let _ = writeln!(out, "version: 1");
     if let Some(site) = export.site() {
-        let _ = writeln!(out, "# Weekly auto-renewal exists on the China site only.\nsite: {site}");
+        let _ = writeln!(
+            out,
+            "# Weekly auto-renewal exists on the China site only.\nsite: {site}"
+        );
     }
     let _ = writeln!(out, "regions:");
     for region in &export.regions {

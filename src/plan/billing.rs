@@ -60,7 +60,11 @@ mod tests {
     fn nine_days_before_the_expiry_date_at_eight_beijing_time() {
         // Expiry 2027-01-20 00:00 Beijing (= 2027-01-19T16:00Z): charged 2027-01-11 08:00
         // Beijing = 2027-01-11T00:00Z.
-        let first = first_deduction(at("2027-01-19T16:00Z"), at("2026-11-23T12:00Z"), charge_rule(None));
+        let first = first_deduction(
+            at("2027-01-19T16:00Z"),
+            at("2026-11-23T12:00Z"),
+            charge_rule(None),
+        );
         assert_eq!(first.map(format_api).as_deref(), Some("2027-01-11T00:00Z"));
     }
 
@@ -68,7 +72,11 @@ mod tests {
     fn inside_the_nine_days_the_first_charge_is_the_next_morning() {
         // Enabled 2026-11-23 20:00 UTC (= 11-24 04:00 Beijing): first attempt 11-25 08:00
         // Beijing = 11-25T00:00Z, before the 11-27 expiry.
-        let first = first_deduction(at("2026-11-27T16:00Z"), at("2026-11-23T20:00Z"), charge_rule(None));
+        let first = first_deduction(
+            at("2026-11-27T16:00Z"),
+            at("2026-11-23T20:00Z"),
+            charge_rule(None),
+        );
         assert_eq!(first.map(format_api).as_deref(), Some("2026-11-25T00:00Z"));
     }
 
@@ -77,7 +85,11 @@ mod tests {
         // Enabled 11-23 20:00 Beijing; the first attempt would be 11-24 08:00 Beijing, after
         // the 11-24 07:00 Beijing expiry.
         assert_eq!(
-            first_deduction(at("2026-11-23T23:00Z"), at("2026-11-23T12:00Z"), charge_rule(None)),
+            first_deduction(
+                at("2026-11-23T23:00Z"),
+                at("2026-11-23T12:00Z"),
+                charge_rule(None)
+            ),
             None
         );
     }

@@ -105,7 +105,8 @@ pub(super) fn plan_instance(
         if instance.expired_time >= target {
             return None;
         }
-        choose_renewal(policy, draft.site, instance.expired_time, target).map(|choice| (min, choice))
+        choose_renewal(policy, draft.site, instance.expired_time, target)
+            .map(|choice| (min, choice))
     });
 
     let modify = |after: AutoRenewSetting, code: ReasonCode, reason: String| Change {
@@ -302,7 +303,10 @@ pub(super) fn plan_instance(
             break;
         }
         if change.status_after() == Some("AutoRenewal") {
-            set_first_deduction(change, first_deduction(choice.new_expiry, now, charge_rule(draft.site)));
+            set_first_deduction(
+                change,
+                first_deduction(choice.new_expiry, now, charge_rule(draft.site)),
+            );
         }
     }
     if !choice.reaches_target {

@@ -96,7 +96,9 @@ pub fn plan_with(
             Ok(None) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
-                if let Some(problem) = unplannable(observed, instance, governing.policy, desired.site) {
+                if let Some(problem) =
+                    unplannable(observed, instance, governing.policy, desired.site)
+                {
                     draft.errored += 1;
                     let (kind, reason) = problem;
                     draft.error(instance, vec![governing.policy.name.clone()], kind, reason);

@@ -184,11 +184,20 @@ mod tests {
         assert_eq!(vpc.base, "https://ecs-vpc.cn-beijing.aliyuncs.com/");
         assert_eq!(vpc.host, "ecs-vpc.cn-beijing.aliyuncs.com");
         let special = routing.target("cn-shanghai-finance-1").unwrap();
-        assert_eq!(special.base, "https://ecs.cn-shanghai-finance-1.aliyuncs.com/");
+        assert_eq!(
+            special.base,
+            "https://ecs.cn-shanghai-finance-1.aliyuncs.com/"
+        );
         let public = Routing::default().target("cn-beijing").unwrap();
         assert_eq!(public.host, "ecs.cn-beijing.aliyuncs.com");
         assert!(Routing::default().target("cn-beijing/evil").is_err());
-        for bad in ["https://x.example.com", "x.example.com:443", "x.example.com/p", "", ".x"] {
+        for bad in [
+            "https://x.example.com",
+            "x.example.com:443",
+            "x.example.com/p",
+            "",
+            ".x",
+        ] {
             routing.hosts.insert("us-east-1".into(), bad.into());
             let err = routing.target("us-east-1").unwrap_err().to_string();
             assert!(err.contains("invalid endpoint host"), "{bad}: {err}");

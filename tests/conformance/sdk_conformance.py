@@ -318,7 +318,7 @@ def tea_checks(url, mode):
         renewals = stats(url)["renewals"].get(token_id)
         expect(renewals == 1, f"stats renewals = {renewals}")
         expect_error(lambda: ecs_client.renew_instance(ecs.RenewInstanceRequest(
-            instance_id=token_id, period=2, period_unit="Month", client_token=token)), "IdempotentParameterMismatch")
+            instance_id=token_id, period=2, period_unit="Month", client_token=token)), "IdempotenceParamNotMatch")
         return f"order {first.order_id} twice, renewed once"
 
 

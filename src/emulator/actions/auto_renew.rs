@@ -98,15 +98,22 @@ pub(super) fn modify(world: &mut World, params: &Params, now: Timestamp) -> Outc
             }
         }
     };
+    // `Week` exists on the China site only (ecs-api.md §3.4).
+    let units: &[&str] = if world.site.has_weeks() {
+        &["Month", "Year", "Week"]
+    } else {
+        &["Month", "Year"]
+    };
     let unit = match params.optional("PeriodUnit") {
         None => None,
-        Some(unit) => Some(canonical(unit, &["Month", "Year", "Week"]).ok_or_else(|| {
+        Some(unit) => Some(canonical(unit, units).ok_or_else(|| {
             ApiError::new(
                 403,
                 "InvalidPeriodUnit.ValueNotSupported",
                 format!(
-                    "The specified parameter PeriodUnit is not valid: {}; use Month, Year or Week.",
-                    quote_value(unit)
+                    "The specified parameter PeriodUnit is not valid: {}; use {} on this site.",
+                    quote_value(unit),
+                    units.join(", ")
                 ),
             )
         })?),

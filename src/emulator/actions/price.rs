@@ -84,14 +84,14 @@ pub(super) fn describe_renewal_price(
     detail["Resource"] = json!("instanceType");
     detail["SubRules"] = json!({ "Rule": [] });
     let mut total = money(price);
-    total["Currency"] = json!("CNY");
+    total["Currency"] = json!(world.site.currency());
     total["DetailInfos"] = json!({ "DetailInfo": [detail] });
     Ok(Body::of(&json!({
         "PriceInfo": {
             "Price": total,
             "Rules": { "Rule": [] },
             "RelatedPrice": {
-                "MarketplaceImagePrice": { "OriginalPrice": 0.0, "DiscountPrice": 0.0, "TradePrice": 0.0, "Currency": "CNY" },
+                "MarketplaceImagePrice": { "OriginalPrice": 0.0, "DiscountPrice": 0.0, "TradePrice": 0.0, "Currency": world.site.currency() },
             },
         },
     })))

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 
 use super::{Effect, Outcome, round_price};
 use crate::emulator::clock::{add_calendar, add_days, billing_day_of_month};
-use crate::emulator::fleet::canonical;
+use crate::emulator::fleet::{EmulatedSite, canonical};
 use crate::emulator::params::Params;
 use crate::emulator::state::{TokenRecord, World};
 use crate::emulator::stats::LedgerEntry;
@@ -50,9 +50,10 @@ pub(super) fn renew_instance(world: &mut World, params: &Params, now: Timestamp)
         && let Some(record) = world.tokens.get(token)
     {
         if record.fingerprint != fingerprint {
+            // The current error table's name (older pages: IdempotentParameterMismatch).
             return Err(ApiError::new(
                 400,
-                "IdempotentParameterMismatch",
+                "IdempotenceParamNotMatch",
                 "The request uses the same client token as a previous, but non-identical request.",
             ));
         }
@@ -105,7 +106,7 @@ fn attempt_renewal(
     params: &Params,
     now: Timestamp,
 ) -> Result<Renewed, ApiError> {
-    let term = term(params)?;
+    let term = term(params, world.site)?;
     let balance = world.balance;
     let instance = world
         .find_mut(id, now)
@@ -195,9 +196,12 @@ fn check_token(token: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// `Period` + `PeriodUnit` (Month 1-9, 12, 24, 36, 48, 60; Week 1-4; Month by default), or
-/// `ExpectedRenewDay` 1-28, never both.
-fn term(params: &Params) -> Result<Term, ApiError> {
+/// `Period` + `PeriodUnit` (Month by default), or `ExpectedRenewDay` 1-28, never both, with
+/// the codes of the current error table (ecs-api.md §3.6): neither → `InvalidPeriod.NotFound`,
+/// both → `InvalidExpectedRenewDay.Conflict`, a unit the site has not →
+/// `InvalidPeriodUnit.ValueNotSupported`. The China site takes Month 1-9, 12, 24, 36, 48, 60
+/// and Week 1-4; the international site Month 1-9 or 12 only.
+fn term(params: &Params, site: EmulatedSite) -> Result<Term, ApiError> {
     let period = params.integer("Period").map_err(|_| {
         invalid_period(&format!(
             "Period {} is not a number.",
@@ -209,29 +213,50 @@ fn term(params: &Params) -> Result<Term, ApiError> {
     match (period, day) {
         (Some(_), Some(_)) => Err(ApiError::new(
             400,
-            "InvalidParameter",
+            "InvalidExpectedRenewDay.Conflict",
             "ExpectedRenewDay cannot be combined with Period and PeriodUnit; send one or the other.",
         )),
-        (None, None) => Err(ApiError::missing_parameter("Period")),
+        (None, None) => Err(ApiError::new(
+            400,
+            "InvalidPeriod.NotFound",
+            "Period or ExpectedRenewDay must be specified.",
+        )),
         (None, Some(day)) if unit.is_none() && (1..=28).contains(&day) => Ok(Term::UntilDay(day)),
         (None, Some(day)) => Err(ApiError::invalid_parameter(
             "ExpectedRenewDay",
             &day.to_string(),
         )),
-        (Some(period), None) => match canonical(unit.unwrap_or("Month"), &["Month", "Week"]) {
-            Some("Week") if (1..=4).contains(&period) => Ok(Term::Weeks(period)),
-            Some("Week") => Err(invalid_period(&format!(
-                "Period {period} is not allowed with PeriodUnit Week; use 1, 2, 3 or 4."
-            ))),
-            Some(_) if matches!(period, 1..=9 | 12 | 24 | 36 | 48 | 60) => Ok(Term::Months(period)),
-            Some(_) => Err(invalid_period(&format!(
-                "Period {period} is not allowed with PeriodUnit Month; use 1-9, 12, 24, 36, 48 or 60."
-            ))),
-            None => Err(invalid_period(&format!(
-                "PeriodUnit {} is not supported; use Month or Week (a year is Period 12, Month).",
-                quote_value(unit.unwrap_or_default())
-            ))),
-        },
+        (Some(period), None) => {
+            let units: &[&str] = if site.has_weeks() {
+                &["Month", "Week"]
+            } else {
+                &["Month"]
+            };
+            match canonical(unit.unwrap_or("Month"), units) {
+                Some("Week") if (1..=4).contains(&period) => Ok(Term::Weeks(period)),
+                Some("Week") => Err(invalid_period(&format!(
+                    "Period {period} is not allowed with PeriodUnit Week; use 1, 2, 3 or 4."
+                ))),
+                Some(_) if site.renews_months(period) => Ok(Term::Months(period)),
+                Some(_) => Err(invalid_period(&format!(
+                    "Period {period} is not allowed with PeriodUnit Month on this site; use {}.",
+                    if site.has_weeks() {
+                        "1-9, 12, 24, 36, 48 or 60"
+                    } else {
+                        "1-9 or 12"
+                    }
+                ))),
+                None => Err(ApiError::new(
+                    400,
+                    "InvalidPeriodUnit.ValueNotSupported",
+                    format!(
+                        "The specified parameter PeriodUnit is not valid: {}; use {} on this site (a year is Period 12, Month).",
+                        quote_value(unit.unwrap_or_default()),
+                        units.join(" or ")
+                    ),
+                )),
+            }
+        }
     }
 }
 
@@ -341,7 +366,7 @@ mod tests {
                     ("ClientToken", "tok-1")
                 ]
             ),
-            (400, "IdempotentParameterMismatch".to_owned())
+            (400, "IdempotenceParamNotMatch".to_owned())
         );
         // A token is not consumed by a failed request.
         assert!(
@@ -427,20 +452,23 @@ mod tests {
                     ("Period", "1"),
                     ("PeriodUnit", "Year"),
                 ],
-                (400, "InvalidPeriod"),
+                (400, "InvalidPeriodUnit.ValueNotSupported"),
             ),
             (
                 vec![("InstanceId", "i-web1"), ("Period", "x")],
                 (400, "InvalidPeriod"),
             ),
-            (vec![("InstanceId", "i-web1")], (400, "MissingParameter")),
+            (
+                vec![("InstanceId", "i-web1")],
+                (400, "InvalidPeriod.NotFound"),
+            ),
             (
                 vec![
                     ("InstanceId", "i-web1"),
                     ("Period", "1"),
                     ("ExpectedRenewDay", "3"),
                 ],
-                (400, "InvalidParameter"),
+                (400, "InvalidExpectedRenewDay.Conflict"),
             ),
             (
                 vec![
@@ -494,7 +522,7 @@ mod tests {
                     ("ClientToken", "tok-held")
                 ]
             ),
-            (400, "IdempotentParameterMismatch".to_owned())
+            (400, "IdempotenceParamNotMatch".to_owned())
         );
         // The same parameters again: carried out afresh, and paid from the balance.
         let (_, effect) = call(&w, "RenewInstance", &one).expect("renewed");

@@ -81,6 +81,17 @@ pub(super) fn check(doc: FleetDoc, problems: &mut Vec<FleetProblem>) -> Fleet {
             "the balance is a non-negative amount in the account's currency, e.g. 5000.00",
         );
     }
+    let site = match doc.site.as_deref().map(str::trim) {
+        None | Some("china") => super::EmulatedSite::China,
+        Some("international") => super::EmulatedSite::International,
+        Some(_) => {
+            p.push(
+                "site",
+                "the site is `china` (aliyun.com) or `international` (alibabacloud.com)",
+            );
+            super::EmulatedSite::China
+        }
+    };
     Fleet {
         access_keys,
         regions,
@@ -88,6 +99,7 @@ pub(super) fn check(doc: FleetDoc, problems: &mut Vec<FleetProblem>) -> Fleet {
         roles,
         metadata,
         balance: doc.balance,
+        site,
     }
 }
 

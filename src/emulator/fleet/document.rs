@@ -23,6 +23,8 @@ pub(super) struct FleetDoc {
     pub(super) metadata: Option<MetadataDoc>,
     #[serde(default)]
     pub(super) balance: Option<f64>,
+    #[serde(default)]
+    pub(super) site: Option<String>,
 }
 
 #[derive(Deserialize)]

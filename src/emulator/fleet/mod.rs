@@ -35,6 +35,52 @@ pub struct Fleet {
     /// The account's balance (`balance:`): renewals are paid from it and refused with
     /// `InvalidAccountStatus.NotEnoughBalance` when it runs short. `None`: no limit.
     pub(crate) balance: Option<f64>,
+    /// The account's site (`site:`, China by default): what RenewInstance and
+    /// ModifyInstanceAutoRenewAttribute accept, and the currency of prices.
+    pub(crate) site: EmulatedSite,
+}
+
+/// The emulated account's site. The emulator keeps its own tables of what each site accepts
+/// (ecs-api.md §3.4–§3.6: the RenewInstance and ModifyInstanceAutoRenewAttribute API pages and
+/// the official SDK request models), apart from renewctl's, so a wrong table on one side shows
+/// as a refusal in the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmulatedSite {
+    /// aliyun.com: RenewInstance Month 1–9, 12, 24, 36, 48, 60 and Week 1–4; weekly
+    /// auto-renewal; prices in CNY.
+    #[default]
+    China,
+    /// alibabacloud.com: RenewInstance Month 1–9 or 12 only; no Week unit; prices in USD.
+    International,
+}
+
+impl EmulatedSite {
+    pub fn currency(self) -> &'static str {
+        match self {
+            EmulatedSite::China => "CNY",
+            EmulatedSite::International => "USD",
+        }
+    }
+
+    /// Whether the site has the `Week` unit (RenewInstance and auto-renewal).
+    pub fn has_weeks(self) -> bool {
+        self == EmulatedSite::China
+    }
+
+    /// Whether RenewInstance takes `Period` months.
+    pub fn renews_months(self, period: i64) -> bool {
+        match self {
+            EmulatedSite::China => matches!(period, 1..=9 | 12 | 24 | 36 | 48 | 60),
+            EmulatedSite::International => matches!(period, 1..=9 | 12),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EmulatedSite::China => "china",
+            EmulatedSite::International => "international",
+        }
+    }
 }
 
 /// An access key pair of the emulated account; with `security_token` it is an STS key and every

@@ -168,18 +168,28 @@ impl Gatekeeper<'_> {
             ));
         }
         let query = Params::from_query(&request.query);
-        let canonical_query = v3::canonical_query(query.unique());
+        let pairs = query.unique();
         let canonical_headers = v3::canonical_headers(&request.headers, &auth.signed_headers)
             .map_err(|name| incomplete(&format!("The signed header {name} is missing.")))?;
-        let canonical_request = v3::canonical_request(
-            &request.method,
-            &canonical_query,
-            &canonical_headers,
-            &auth.signed_headers,
-            &body_hash,
-        );
-        let string_to_sign = v3::string_to_sign(&canonical_request);
-        if v3::signature(&key.secret, &string_to_sign) != auth.signature {
+        let mut first = None;
+        let mut matched = false;
+        for canonical_query in v3::canonical_query_forms(&pairs) {
+            let canonical_request = v3::canonical_request(
+                &request.method,
+                &canonical_query,
+                &canonical_headers,
+                &auth.signed_headers,
+                &body_hash,
+            );
+            let string_to_sign = v3::string_to_sign(&canonical_request);
+            if v3::signature(&key.secret, &string_to_sign) == auth.signature {
+                matched = true;
+                break;
+            }
+            first.get_or_insert((string_to_sign, canonical_request));
+        }
+        if !matched {
+            let (string_to_sign, canonical_request) = first.unwrap_or_default();
             // Besides the string-to-sign (a bare hash in V3), show the canonical request: it is
             // what a developer needs to find the difference with their signer.
             return Err(ApiError::new(

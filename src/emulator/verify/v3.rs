@@ -53,9 +53,24 @@ pub(crate) fn parse_authorization(value: &str) -> Option<Authorization> {
         .then_some(auth)
 }
 
-/// The canonical query string: decoded query parameters re-encoded per RFC 3986 and sorted. The
-/// SDK sends spaces as `+` on the wire but signs `%20`; decoding first makes both agree.
-pub(crate) fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+/// The canonical query strings a client may have signed: decoded query parameters re-encoded per
+/// RFC 3986 and sorted (the SDK sends spaces as `+` on the wire but signs `%20`; decoding first
+/// makes both agree). The Go SDK writes a parameter with an empty value as `key=`, the official
+/// Python SDK as a bare `key` (both are official; the second form is made only when some value
+/// is empty).
+pub(crate) fn canonical_query_forms(params: &[(&str, &str)]) -> Vec<String> {
+    let mut forms = vec![canonical_query_with(params.iter().copied(), false)];
+    if params.iter().any(|(_, v)| v.is_empty()) {
+        forms.push(canonical_query_with(params.iter().copied(), true));
+    }
+    forms
+}
+
+/// `bare_empty`: an empty value is written `key` rather than `key=`.
+fn canonical_query_with<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    bare_empty: bool,
+) -> String {
     let mut encoded: Vec<(String, String)> = params
         .into_iter()
         .map(|(k, v)| (percent_encode(k), percent_encode(v)))
@@ -63,7 +78,13 @@ pub(crate) fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a
     encoded.sort();
     encoded
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| {
+            if bare_empty && v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -168,7 +189,11 @@ mod tests {
 
             let hashed = sha256_hex(payload.as_bytes());
             assert_eq!(hashed, out["hashed_payload"]);
-            let cq = canonical_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let pairs: Vec<(&str, &str)> = query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let cq = canonical_query_forms(&pairs).remove(0);
             assert_eq!(cq, out["canonical_query_string"], "{}", v["name"]);
             let ch = canonical_headers(&headers, &auth.signed_headers).expect("all present");
             assert_eq!(ch, out["canonical_headers"], "{}", v["name"]);
@@ -185,6 +210,16 @@ mod tests {
                 "no & suffix in V3"
             );
         }
+    }
+
+    #[test]
+    fn an_empty_value_is_signed_either_way() {
+        let forms = canonical_query_forms(&[("b", "2"), ("a", "")]);
+        assert_eq!(forms, vec!["a=&b=2".to_string(), "a&b=2".to_string()]);
+        assert_eq!(
+            canonical_query_forms(&[("a", "1")]),
+            vec!["a=1".to_string()]
+        );
     }
 
     #[test]
