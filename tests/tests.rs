@@ -52,6 +52,10 @@
 //!   sequences.
 //! - `architecture`: ARCHITECTURE.md's layers, read from the `crate::` paths of `src/`: no lower
 //!   layer uses a higher one, render and the emulator keep to their rules, no import loop.
+//! - `sites`: the China and the international site: China-only values in validation, the
+//!   renewal chosen per site, each site's charge day, an international emulator's refusals and
+//!   USD prices, a declared site the account contradicts refused before money moves, saved plans
+//!   bound to their site, VPC endpoints and hosts per region in `whoami`, `--probe-site`.
 //! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
 
 mod support;
@@ -83,3 +87,4 @@ mod retries;
 mod saved_plan;
 mod scale;
 mod schema;
+mod sites;

@@ -23,10 +23,14 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The currency of each site's prices (ecs-api.md §3.5).
+CURRENCY = {"china": "CNY", "international": "USD"}
+
 # The key pair of fleet.yaml.
 ACCESS_KEY_ID = "LTAIconformance"
 ACCESS_KEY_SECRET = "conformance-secret"
@@ -149,7 +153,7 @@ def stats(url):
 # ---- the Tea SDK (alibabacloud_ecs20140526) --------------------------------------------------
 
 
-def tea_checks(url, mode):
+def tea_checks(url, mode, site):
     from alibabacloud_ecs20140526 import models as ecs
     from alibabacloud_ecs20140526.client import Client
     from alibabacloud_tea_openapi.utils_models import Config
@@ -288,7 +292,33 @@ def tea_checks(url, mode):
                  "price_info.price.detail_infos.detail_info[0].resource", "price_info.rules.rule",
                  "price_info.related_price.marketplace_image_price.currency")
         expect(body.price_info.price.trade_price == 240.0, body.price_info.price.trade_price)
+        expect(body.price_info.price.currency == CURRENCY[site], (site, body.price_info.price.currency))
         return f"{body.price_info.price.trade_price} {body.price_info.price.currency}"
+
+    @check(f"{label} RenewInstance error table ({site} site)")
+    def _():
+        # The current RenewInstance error table (ecs-api.md §3.6 and the sources).
+        expect_error(lambda: ecs_client.renew_instance(ecs.RenewInstanceRequest(instance_id=renew_id)),
+                     "InvalidPeriod.NotFound")
+        expect_error(lambda: ecs_client.renew_instance(ecs.RenewInstanceRequest(
+            instance_id=renew_id, period=1, expected_renew_day=3)), "InvalidExpectedRenewDay.Conflict")
+        if site == "international":
+            expect_error(lambda: ecs_client.renew_instance(ecs.RenewInstanceRequest(
+                instance_id=renew_id, period=24, period_unit="Month")), "InvalidPeriod")
+            expect_error(lambda: ecs_client.renew_instance(ecs.RenewInstanceRequest(
+                instance_id=renew_id, period=1, period_unit="Week")), "InvalidPeriodUnit.ValueNotSupported")
+            expect_error(lambda: ecs_client.modify_instance_auto_renew_attribute(
+                ecs.ModifyInstanceAutoRenewAttributeRequest(
+                    region_id=REGION, instance_id=modify_id, renewal_status="AutoRenewal",
+                    duration=1, period_unit="Week")), "InvalidPeriodUnit.ValueNotSupported")
+        return f"{site}: refused with the current codes"
+
+    if mode == "acs3":
+        @check(f"{label} an empty query value signs")
+        def _():
+            body = describe(region_id=REGION, instance_name="")
+            not_none(body, "request_id")
+            return "accepted"
 
     @check(f"{label} wrong secret -> SignatureDoesNotMatch")
     def _():
@@ -442,18 +472,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renewctl", required=True, help="path to the renewctl binary")
     parser.add_argument("--fleet", default=os.path.join(HERE, "fleet.yaml"))
+    parser.add_argument("--site", choices=sorted(CURRENCY), default="china",
+                        help="the emulated account's site (written into a copy of the fleet)")
     args = parser.parse_args()
+    fleet = args.fleet
+    if args.site != "china":
+        handle, fleet = tempfile.mkstemp(suffix=".yaml")
+        with os.fdopen(handle, "w", encoding="utf-8") as out, open(args.fleet, encoding="utf-8") as src:
+            out.write(f"site: {args.site}\n" + src.read())
 
     # Loopback must never go through a proxy.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         os.environ.pop(name, None)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-    proc, url = start_emulator(args.renewctl, args.fleet)
-    print(f"emulator at {url}", flush=True)
+    proc, url = start_emulator(args.renewctl, fleet)
+    print(f"emulator at {url} ({args.site} site)", flush=True)
     try:
-        tea_checks(url, "acs3")
-        tea_checks(url, "v2")
+        tea_checks(url, "acs3", args.site)
+        tea_checks(url, "v2", args.site)
         legacy_checks(url)
 
         @check("emulator stats: no stray renewals, rejections counted")
