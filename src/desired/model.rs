@@ -21,6 +21,7 @@ use crate::money::Amount;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "renewctl desired state (renewal.yaml), format version 1")]
+#[schemars(transform = schema::site_rules)]
 pub struct DesiredState {
     /// Format version of this file. Only 1 exists.
     #[schemars(schema_with = "schema::version")]

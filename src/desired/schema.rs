@@ -160,6 +160,39 @@ pub fn renew_period(_: &mut SchemaGenerator) -> Schema {
     ]))
 }
 
+/// What the sites change (`ecs::site`): without `site: china`, the durations are those both
+/// sites accept; a price limit is in the declared site's currency.
+pub fn site_rules(schema: &mut Schema) {
+    let auto_both = duration_pattern(&[
+        (counts(AUTO_RENEW_MONTHS), "month"),
+        (counts(AUTO_RENEW_YEARS), "year"),
+    ]);
+    let renew_both = duration_pattern(&[
+        (counts(renew_months(None)), "month"),
+        (counts(&renew_years(None)), "year"),
+    ]);
+    let site_is = |site: Site| json!({ "required": ["site"], "properties": { "site": { "const": site.name() } } });
+    let currency = |site: Site| {
+        json!({ "properties": { "limits": { "properties": { "currency": {
+            "anyOf": [{ "type": "null" }, { "const": site.currency() }]
+        } } } } })
+    };
+    schema.insert(
+        "allOf".to_string(),
+        json!([
+            {
+                "if": { "not": site_is(Site::China) },
+                "then": { "properties": { "policies": { "items": { "properties": {
+                    "auto_renew_period": { "pattern": auto_both },
+                    "renew_period": { "pattern": renew_both },
+                } } } } }
+            },
+            { "if": site_is(Site::China), "then": currency(Site::China) },
+            { "if": site_is(Site::International), "then": currency(Site::International) },
+        ]),
+    );
+}
+
 pub fn min_remaining(_: &mut SchemaGenerator) -> Schema {
     let (days, weeks, months, years) = MIN_REMAINING_AT_MOST;
     duration(duration_pattern(&[
