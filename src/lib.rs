@@ -27,3 +27,4 @@ pub mod report;
 pub mod rpc;
 pub mod time;
 pub mod verify;
+pub mod watch;

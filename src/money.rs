@@ -84,6 +84,19 @@ impl Amount {
         Ok(Amount(whole * SCALE + millionths))
     }
 
+    /// [`Amount::parse`] with an optional leading `-` (a balance in arrears).
+    pub fn parse_signed(text: &str) -> Result<Amount, String> {
+        match text.trim().strip_prefix('-') {
+            Some(rest) => Amount::parse(rest).map(|a| Amount(-a.0)),
+            None => Amount::parse(text),
+        }
+    }
+
+    /// The difference (saturating, like the sum).
+    pub fn saturating_sub(self, other: Amount) -> Amount {
+        Amount(self.0.saturating_sub(other.0))
+    }
+
     pub fn is_negative(self) -> bool {
         self.0 < 0
     }

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 2),
     ("explain", 2),
     ("export", 2),
+    ("watch", 2),
     // 3: the wire.
     ("rpc", 3),
     ("credentials", 3),

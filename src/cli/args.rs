@@ -33,6 +33,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "RENEWCTL_SITE", value_name = "SITE", value_parser = parse_site)]
     pub site: Option<crate::ecs::Site>,
 
+    /// Send BSS (billing) requests to this base URL instead of the site's BSS endpoint (e.g.
+    /// the emulator). An emulator given with --endpoint on loopback serves BSS too.
+    #[arg(long, global = true, env = "RENEWCTL_BSS_ENDPOINT", value_name = "URL")]
+    pub bss_endpoint: Option<String>,
+
     /// Maximum number of API requests in flight at once (Terraform's default too: see README,
     /// Performance).
     #[arg(long, global = true, default_value_t = 10, value_name = "N",
@@ -178,6 +183,10 @@ pub enum Command {
     /// Write a renewal.yaml that declares the live renewal of the observed instances, so that a
     /// first plan makes no change.
     Export(ExportArgs),
+    /// Check the fleet between merges, read-only: drift, expiries within the watch windows,
+    /// upcoming automatic renewal charges and the balance. Exit 0 all is well, 2 something needs
+    /// attention, 1 the check failed or could not see everything.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -410,4 +419,22 @@ pub struct WhoamiArgs {
     /// per region of -c, until one answers: the currency of the price says the site).
     #[arg(long, requires = "config")]
     pub probe_site: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Output format: text, json (a versioned document) or markdown (a summary page).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write the Prometheus node-exporter textfile here (written whole, then renamed).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// Also write an iCalendar file of the expiries and first automatic charges here.
+    #[arg(long, value_name = "FILE")]
+    pub calendar_file: Option<PathBuf>,
+    /// Do not read the account's balance (no BSS permission, or billed to another account).
+    #[arg(long)]
+    pub no_balance: bool,
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::Context as _;
 
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
 use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs, TokenArgs};
+use super::config_file::write_whole;
 use super::context::{client_from_env, load_config, routing};
 use super::events;
 use super::progress::Display;
@@ -94,7 +94,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
     // A plan over its limits is shown (reviewers see why) but never saved: it cannot be applied.
     let within = spend::check(&plan, &plan.limits);
     if let (Some(out), Ok(())) = (&args.out, &within) {
-        write_atomically(out, planfile::to_saved_json(&plan).as_bytes())?;
+        write_whole(out, planfile::to_saved_json(&plan).as_bytes(), "the plan")?;
     }
     print_plan(&plan, args.format);
     within?;
@@ -174,20 +174,6 @@ pub fn plan_exit(plan: &Plan, detailed: bool) -> u8 {
     } else {
         0
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, so a reader never sees
-/// half a plan.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan.json".to_string());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-    Ok(())
 }
 
 pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<u8> {

@@ -1,4 +1,4 @@
-//! Reading a config file from disk for any command: bounded in size (a `-c` pointed at a log
+//! Files of any command: reading a config file from disk, bounded in size (a `-c` pointed at a log
 //! file or a device must not exhaust memory), and printing its diagnostics as rustc-style
 //! snippets on stderr, in colour only on a terminal.
 
@@ -32,4 +32,21 @@ pub fn eprint_diagnostics(file: &str, source: &str, diagnostics: &[Diagnostic]) 
     for d in diagnostics {
         anstream::eprintln!("{}", report.render(d));
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, then renames it, so a
+/// reader (apply, the node exporter, a calendar server) never sees half a file. `what` names
+/// the content in the error.
+pub fn write_whole(path: &Path, bytes: &[u8], what: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "renewctl".to_string());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("cannot write {what} to {}: {e}", path.display())
+        })
 }

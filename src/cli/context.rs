@@ -91,7 +91,8 @@ pub fn client(
         connect_timeout: global.connect_timeout,
         request_timeout: global.request_timeout,
         retry: RetryPolicy::default(),
-    })?;
+    })?
+    .with_bss_endpoint(global.bss_endpoint.clone())?;
     Ok(client)
 }
 

@@ -2,6 +2,7 @@
 //! Everything a command decides is computed by the pure core; this module only wires I/O.
 
 pub mod args;
+mod check;
 mod commands;
 mod config_file;
 mod context;
@@ -87,5 +88,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Schema => schema::schema(),
         Command::Explain(args) => explain::explain(global, args).await,
         Command::Export(args) => export::export(global, args).await,
+        Command::Check(args) => check::check(global, args).await,
     }
 }

@@ -17,7 +17,10 @@ use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
+use crate::cloud::wire_bss::{self, AccountBalance, QueryAccountBalanceResponse};
 use crate::cloud::wire_price::{self, DescribeRenewalPriceResponse};
+use crate::cloud::BillingApi;
+use crate::ecs::Site;
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::credentials::{Credentials, CredentialsProvider};
 use crate::ecs::{Mutation, Price, PriceQuery};
@@ -42,6 +45,9 @@ pub enum Endpoint {
     /// Per region by these rules: VPC endpoints, hosts for special regions.
     Routed(Routing),
 }
+
+/// `Version` of the BSS OpenAPI (bss.md §1).
+pub const BSS_VERSION: &str = "2017-12-14";
 
 /// Everything the client needs.
 #[derive(Debug, Clone)]
@@ -68,6 +74,8 @@ pub struct EcsClient {
     fixed: Option<Target>,
     in_flight: Arc<Semaphore>,
     rate: Option<Arc<RateLimiter>>,
+    /// The BSS endpoint (`--bss-endpoint`), when not the site's.
+    bss: Option<String>,
 }
 
 impl EcsClient {
@@ -100,8 +108,18 @@ impl EcsClient {
             rate: config.max_rps.and_then(RateLimiter::new).map(Arc::new),
             fixed,
             http,
+            bss: None,
             config,
         })
+    }
+
+    /// Sends BSS calls to this base URL instead of the site's BSS endpoint.
+    pub fn with_bss_endpoint(mut self, url: Option<String>) -> Result<EcsClient, ApiError> {
+        if let Some(url) = &url {
+            endpoint::fixed(url)?;
+        }
+        self.bss = url;
+        Ok(self)
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -131,6 +149,25 @@ impl EcsClient {
         U: Send,
     {
         let target = self.target(region)?;
+        self.call_at(&target, request::API_VERSION, region, action, params, convert)
+            .await
+    }
+
+    /// [`call`](Self::call) to `target` for the product of API `version` (BSS, whose endpoint
+    /// is the account's site's, not a region's); `region` labels logs and rate buckets.
+    async fn call_at<T, U>(
+        &self,
+        target: &Target,
+        version: &str,
+        region: &str,
+        action: &str,
+        params: &[(String, String)],
+        convert: impl Fn(T) -> Result<U, String> + Sync,
+    ) -> Result<U, ApiError>
+    where
+        T: Answer + Send + 'static,
+        U: Send,
+    {
         let has_token = params
             .iter()
             .any(|(name, value)| name == "ClientToken" && !value.is_empty());
@@ -144,7 +181,7 @@ impl EcsClient {
             retry::random01,
             |number| {
                 attempts = number;
-                self.attempt(&target, ctx, number, params, &convert)
+                self.attempt(target, version, ctx, number, params, &convert)
             },
         )
         .await;
@@ -167,6 +204,7 @@ impl EcsClient {
     async fn attempt<T, U>(
         &self,
         target: &Target,
+        version: &str,
         ctx: CallContext<'_>,
         number: u32,
         params: &[(String, String)],
@@ -200,7 +238,7 @@ impl EcsClient {
             .map_err(|e| ApiError::Config(format!("{} in {}: {e}", ctx.action, ctx.region)))?;
         let started = Instant::now();
         let result = self
-            .exchange(target, ctx, &credentials, params, convert, permit)
+            .exchange(target, version, ctx, &credentials, params, convert, permit)
             .await;
         let latency_ms = started.elapsed().as_millis() as u64;
         match &result {
@@ -229,9 +267,11 @@ impl EcsClient {
 
     /// Signs and sends one attempt and decodes its answer; with the answer, the RequestId the
     /// service put in its `x-acs-request-id` header, for the log.
+    #[allow(clippy::too_many_arguments)]
     async fn exchange<T, U>(
         &self,
         target: &Target,
+        version: &str,
         ctx: CallContext<'_>,
         credentials: &Credentials,
         params: &[(String, String)],
@@ -245,8 +285,9 @@ impl EcsClient {
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
-        let signed = request::sign_request(
+        let signed = request::sign_request_with_version(
             self.config.scheme,
+            version,
             ctx.action,
             &pairs,
             &target.host,
@@ -569,6 +610,26 @@ impl EcsApi for EcsClient {
             action,
             &params,
             |answer: DescribeRenewalPriceResponse| wire_price::to_price(answer),
+        )
+        .await
+    }
+}
+
+impl BillingApi for EcsClient {
+    async fn query_account_balance(&self, site: Site) -> Result<AccountBalance, ApiError> {
+        let target = match (&self.bss, &self.fixed) {
+            (Some(url), _) => endpoint::fixed(url)?,
+            // An emulator on loopback serves BSS beside ECS (`renewctl emulator`, the demo).
+            (None, Some(fixed)) if fixed.loopback => fixed.clone(),
+            (None, _) => endpoint::fixed(&format!("https://{}/", site.bss_endpoint()))?,
+        };
+        self.call_at(
+            &target,
+            BSS_VERSION,
+            "bss",
+            "QueryAccountBalance",
+            &[],
+            |answer: QueryAccountBalanceResponse| wire_bss::to_balance(answer),
         )
         .await
     }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod wire;
+pub mod wire_bss;
 pub mod wire_price;
 
 use std::future::Future;
@@ -13,7 +14,8 @@ use crate::observed::{InstanceSnapshot, RenewalAttribute, UnreadableInstance};
 
 pub use crate::rpc::request::SignatureScheme;
 pub use crate::rpc::{ApiError, ErrorClass, retry};
-pub use client::{ClientConfig, EcsClient, Endpoint};
+pub use client::{BSS_VERSION, ClientConfig, EcsClient, Endpoint};
+pub use wire_bss::AccountBalance;
 
 pub use crate::ecs::MAX_BATCH;
 
@@ -68,6 +70,16 @@ pub struct CallOutcome {
     pub request_id: String,
     /// RenewInstance's `OrderId` (the API sends it as a string or a bare number).
     pub order_id: Option<String>,
+}
+
+/// The billing (BSS OpenAPI) actions renewctl reads. The endpoint is the account's site's, not
+/// a region's (bss.md §1).
+pub trait BillingApi: Send + Sync {
+    /// QueryAccountBalance: what the account can spend.
+    fn query_account_balance(
+        &self,
+        site: crate::ecs::Site,
+    ) -> impl Future<Output = Result<AccountBalance, ApiError>> + Send;
 }
 
 /// The ECS actions renewctl uses. Every method is one request (plus retries within the client's

@@ -65,7 +65,8 @@ mod tests {
                 "protect",
                 "site",
                 "endpoint_type",
-                "endpoints"
+                "endpoints",
+                "watch"
             ]
         );
         assert_eq!(

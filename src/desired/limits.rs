@@ -171,6 +171,15 @@ pub fn renew_years(site: Option<Site>) -> Vec<u32> {
         .collect()
 }
 
+/// The longest watch window or charge horizon of `watch:`, in days: a year.
+pub const MAX_WATCH_DAYS: u32 = 366;
+
+/// The watch windows when `watch.windows` is not given, in days.
+pub const DEFAULT_WINDOWS: [u32; 5] = [30, 14, 7, 3, 1];
+
+/// The charge horizon when `watch.charges_within` is not given, in days.
+pub const DEFAULT_CHARGES_WITHIN: u32 = 30;
+
 /// The longest `min_remaining` accepted, as (days, weeks, months, years): 10 years, twice the
 /// longest renewal (60 months). Longer is a typing mistake rather than a wish: reaching it would
 /// take one renewal after another, one per apply.

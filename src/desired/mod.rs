@@ -347,6 +347,7 @@ mod tests {
             site: None,
             endpoint_type: None,
             endpoints: None,
+            watch: None,
         }
     }
 

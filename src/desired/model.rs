@@ -60,6 +60,26 @@ pub struct DesiredState {
     )]
     #[schemars(schema_with = "schema::endpoints")]
     pub endpoints: Option<BTreeMap<String, String>>,
+    /// What `renewctl check` watches between merges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
+}
+
+/// Settings of `renewctl check`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Watch {
+    /// Expiry windows in days: instances expiring within the largest are listed, each in the
+    /// smallest window it falls in; one that will expire without renewal inside the smallest
+    /// needs attention. Default [30, 14, 7, 3, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::windows")]
+    pub windows: Option<Vec<u32>>,
+    /// Days ahead in which automatic renewal charges are listed, priced and compared with the
+    /// balance. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::charges_within")]
+    pub charges_within: Option<u32>,
 }
 
 /// Public or VPC endpoints.

@@ -16,7 +16,7 @@ use serde::de::value::Error as ValueError;
 use super::diagnostic::{Diagnostic, Target};
 use super::fields::names;
 use super::model::{
-    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector,
+    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector, Watch,
 };
 use super::path::FieldPath;
 use super::period::PeriodField;
@@ -40,6 +40,8 @@ pub struct Draft {
     pub site: Option<Site>,
     pub endpoint_type: Option<EndpointType>,
     pub endpoints: Option<BTreeMap<String, String>>,
+    /// `watch`, when given and read cleanly.
+    pub watch: Option<Watch>,
     /// False when anything could not be read (then `desired` is `None`).
     pub complete: bool,
 }
@@ -59,6 +61,7 @@ impl Draft {
             site: self.site,
             endpoint_type: self.endpoint_type,
             endpoints: self.endpoints.clone(),
+            watch: self.watch.clone(),
         })
     }
 }
@@ -337,6 +340,10 @@ impl Reader {
             }
             _ => None,
         };
+        let watch = match fields.get("watch") {
+            Some(node) if !Self::is_null(node) => self.watch(node, &top.key("watch")),
+            _ => None,
+        };
         Draft {
             version,
             regions,
@@ -346,6 +353,7 @@ impl Reader {
             site,
             endpoint_type,
             endpoints,
+            watch,
             complete: true,
         }
     }
@@ -379,6 +387,75 @@ impl Reader {
             max_total_price: max_total_price?,
             currency: currency?,
         })
+    }
+
+    /// `watch:`; the values are judged by `validate`.
+    fn watch(&mut self, node: &Node, path: &FieldPath) -> Option<Watch> {
+        let shape = Shape {
+            what: "`watch`",
+            keys: names::<Watch>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let windows = match fields.get("windows") {
+            None => Some(None),
+            Some(n) if Self::is_null(n) => Some(None),
+            Some(n) => self.days_list(n, &path.key("windows")).map(Some),
+        };
+        let charges_within = match fields.get("charges_within") {
+            None => Some(None),
+            Some(n) if Self::is_null(n) => Some(None),
+            Some(n) => self.days(n, &path.key("charges_within")).map(Some),
+        };
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Watch {
+            windows: windows?,
+            charges_within: charges_within?,
+        })
+    }
+
+    /// A list of day counts: `[30, 14, 7]`.
+    fn days_list(&mut self, node: &Node, path: &FieldPath) -> Option<Vec<u32>> {
+        let Kind::Seq(items) = &node.kind else {
+            self.error(
+                node,
+                path,
+                format!("expected a list of days, found {}", node.describe()),
+                "write the windows in days, e.g. `windows: [30, 14, 7, 3, 1]`",
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.days(item, &path.index(i)) {
+                Some(d) => out.push(d),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// A number of days (how a `u32` field reads it).
+    fn days(&mut self, node: &Node, path: &FieldPath) -> Option<u32> {
+        let number = match &node.kind {
+            Kind::Scalar(s) => match s.resolved {
+                Resolved::Int(n) => u32::try_from(n).ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        if number.is_none() {
+            self.error(
+                node,
+                path,
+                format!("expected a number of days, found {}", node.describe()),
+                "write a whole number of days such as `30`",
+            );
+        }
+        number
     }
 
     /// A whole number of at least 0 (how a `u64` field reads it).

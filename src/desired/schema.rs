@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::limits::{MIN_REMAINING_AT_MOST, renew_years};
 use super::model::DesiredState;
+use super::limits::MAX_WATCH_DAYS;
 use crate::ecs::Site;
 use crate::ecs::site::{
     AUTO_RENEW_MONTHS, AUTO_RENEW_YEARS, auto_renew_weeks, renew_months, renew_weeks,
@@ -256,6 +257,19 @@ pub fn max_total_price(_: &mut SchemaGenerator) -> Schema {
         "minimum": 0,
         "maximum": MAX_UNITS as f64,
     })
+}
+
+pub fn windows(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["array", "null"],
+        "minItems": 1,
+        "uniqueItems": true,
+        "items": { "type": "integer", "minimum": 1, "maximum": MAX_WATCH_DAYS },
+    })
+}
+
+pub fn charges_within(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["integer", "null"], "minimum": 1, "maximum": MAX_WATCH_DAYS })
 }
 
 pub fn endpoints(_: &mut SchemaGenerator) -> Schema {

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::diagnostic::{Diagnostic, Target};
-use super::limits::{MIN_REMAINING_AT_MOST, NotAccepted, auto_renew_setting, renew_step};
+use super::limits::{
+    MAX_WATCH_DAYS, MIN_REMAINING_AT_MOST, NotAccepted, auto_renew_setting, renew_step,
+};
 use super::model::{DesiredState, Renewal, RenewalPolicy};
 use super::overlap;
 use super::path::FieldPath;
@@ -52,6 +54,7 @@ pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
         site: desired.site,
         endpoint_type: desired.endpoint_type,
         endpoints: desired.endpoints.clone(),
+        watch: desired.watch.clone(),
         complete: true,
     })
 }
@@ -116,6 +119,7 @@ pub fn check(draft: &Draft) -> Vec<Diagnostic> {
     }
 
     check_site(draft, &mut out);
+    check_watch(draft, &mut out);
 
     out.extend(overlap::check(policies));
     out.extend(validate_safety::check(draft));
@@ -446,4 +450,47 @@ fn is_host(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `watch`: windows and horizon between 1 day and a year, no window twice.
+fn check_watch(draft: &Draft, out: &mut Vec<Diagnostic>) {
+    let Some(watch) = &draft.watch else {
+        return;
+    };
+    let at = FieldPath::root().key("watch");
+    let in_range = |d: u32| (1..=MAX_WATCH_DAYS).contains(&d);
+    if let Some(windows) = &watch.windows {
+        if windows.is_empty() {
+            out.push(Diagnostic::error(
+                at.key("windows"),
+                "no window given",
+                "list at least one window in days, e.g. `windows: [30, 7]`, or remove `windows`",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, &days) in windows.iter().enumerate() {
+            if !in_range(days) {
+                out.push(Diagnostic::error(
+                    at.key("windows").index(i),
+                    format!("{days} days is not a window renewctl watches"),
+                    format!("write 1 to {MAX_WATCH_DAYS} days"),
+                ));
+            } else if !seen.insert(days) {
+                out.push(Diagnostic::error(
+                    at.key("windows").index(i),
+                    format!("the window of {days} days is listed twice"),
+                    "list each window once",
+                ));
+            }
+        }
+    }
+    if let Some(days) = watch.charges_within
+        && !in_range(days)
+    {
+        out.push(Diagnostic::error(
+            at.key("charges_within"),
+            format!("{days} days is not a horizon renewctl watches"),
+            format!("write 1 to {MAX_WATCH_DAYS} days"),
+        ));
+    }
 }

@@ -13,6 +13,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::actions::{self, ACTIONS};
+use super::bss;
 use super::clock::Clock;
 use super::faults::{FaultKind, FaultPlan};
 use super::fleet::Role;
@@ -77,6 +78,7 @@ impl Shared {
 enum Product {
     Ecs,
     Sts,
+    Bss,
 }
 
 /// What to do with a request.
@@ -142,7 +144,9 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
         ),
     };
     let action = action.unwrap_or_default();
-    let known = ACTIONS.contains(&action) || sts::ACTIONS.contains(&action);
+    let known = ACTIONS.contains(&action)
+        || sts::ACTIONS.contains(&action)
+        || bss::ACTIONS.contains(&action);
     record.action = if known { action } else { "(unknown)" }.to_owned();
     record.signature = signature_of(request, &params, scheme);
     // DescribeRenewalPrice names its instance `ResourceId` (ecs-api.md §3.5).
@@ -259,6 +263,21 @@ fn decide(shared: &Shared, request: &HttpRequest, record: &mut RequestRecord) ->
         };
     }
 
+    if product == Product::Bss {
+        let world = shared
+            .world
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        return match bss::dispatch(&world, action) {
+            Ok(body) => Decision::Answer {
+                status: 200,
+                body: body.with_request_id(&request_id),
+                request_id,
+            },
+            Err(error) => answer_error(record, error),
+        };
+    }
+
     if actions::is_mutating(action) {
         shared.stats().mutating_requests += 1;
     }
@@ -326,7 +345,8 @@ fn resolve(
     }
     let ecs = ACTIONS.contains(&action);
     let sts = sts::ACTIONS.contains(&action);
-    if !ecs && !sts {
+    let bss = bss::ACTIONS.contains(&action);
+    if !ecs && !sts && !bss {
         return Err(actions::api_not_found());
     }
     match version.filter(|v| !v.is_empty()) {
@@ -337,6 +357,7 @@ fn resolve(
         )),
         Some(VERSION) if ecs => Ok(Product::Ecs),
         Some(sts::VERSION) if sts => Ok(Product::Sts),
+        Some(bss::VERSION) if bss => Ok(Product::Bss),
         // [UNCONFIRMED] code: the gateway's answer to an API version the product does not have.
         Some(other) => Err(ApiError::new(
             400,
@@ -344,8 +365,20 @@ fn resolve(
             format!(
                 "Specified parameter Version is not valid: {}; {} is served at {}.",
                 super::wire::quote_value(other),
-                if ecs { "ECS" } else { "STS" },
-                if ecs { VERSION } else { sts::VERSION },
+                if ecs {
+                    "ECS"
+                } else if sts {
+                    "STS"
+                } else {
+                    "BSS"
+                },
+                if ecs {
+                    VERSION
+                } else if sts {
+                    sts::VERSION
+                } else {
+                    bss::VERSION
+                },
             ),
         )),
     }

@@ -21,6 +21,7 @@
 //! `clock`, `catalog` are shared leaves.
 
 mod actions;
+mod bss;
 mod catalog;
 mod clock;
 mod encode;

@@ -42,6 +42,7 @@ pub async fn export<A: EcsApi>(
         site: None,
         endpoint_type: None,
         endpoints: None,
+        watch: None,
     };
     let observed = observe(api, &probe).await;
     if let Some(failure) = observed.failed_regions.first() {

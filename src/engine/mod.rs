@@ -10,6 +10,7 @@
 //! Layer 5 of ARCHITECTURE.md: it may use every module below it, and none above (`cli`).
 
 pub mod apply;
+pub mod check;
 mod error;
 mod events;
 pub mod explain;

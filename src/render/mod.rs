@@ -3,6 +3,7 @@
 //! anything.
 
 pub mod apply;
+pub mod check;
 pub mod events;
 pub mod explain;
 pub mod json;
