@@ -141,10 +141,17 @@ pub struct Charge {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Balance {
     /// Not asked (no charge to compare, or `--no-balance`).
-    NotRead { why: String },
-    Known { available: Amount, currency: String },
+    NotRead {
+        why: String,
+    },
+    Known {
+        available: Amount,
+        currency: String,
+    },
     /// The read failed (no BSS permission, another site's endpoint…): the check goes on.
-    Unreadable { error: String },
+    Unreadable {
+        error: String,
+    },
 }
 
 /// The first charge the balance would not cover.
@@ -276,8 +283,7 @@ pub fn assess(
                 will_expire: renews == Renews::Nothing,
             });
         }
-        if let (Some(RenewalStatus::AutoRenewal), Some(attr)) =
-            (status, instance.renewal.as_ref())
+        if let (Some(RenewalStatus::AutoRenewal), Some(attr)) = (status, instance.renewal.as_ref())
             && let Some(at) = charge_time(instance.expired_time, now, rule)
             && at <= horizon
         {
@@ -295,7 +301,11 @@ pub fn assess(
         }
     }
     expiring.sort_by(|a, b| {
-        (a.expired_time, &a.region, &a.instance_id).cmp(&(b.expired_time, &b.region, &b.instance_id))
+        (a.expired_time, &a.region, &a.instance_id).cmp(&(
+            b.expired_time,
+            &b.region,
+            &b.instance_id,
+        ))
     });
     charges.sort_by(|a, b| (a.at, &a.instance_id).cmp(&(b.at, &b.instance_id)));
 
@@ -329,7 +339,9 @@ pub fn assess(
 /// attempt, or — once it is past — now (attempts continue daily until expiry). `None` once
 /// expired.
 fn charge_time(expiry: Timestamp, now: Timestamp, rule: ChargeRule) -> Option<Timestamp> {
-    let long_ago = expiry.checked_sub(SignedDuration::from_hours(24 * 400)).ok()?;
+    let long_ago = expiry
+        .checked_sub(SignedDuration::from_hours(24 * 400))
+        .ok()?;
     let first = crate::plan::billing::first_deduction(expiry, long_ago, rule)?;
     (now < expiry).then_some(first.max(now))
 }

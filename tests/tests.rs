@@ -50,6 +50,9 @@
 //! - `credential_refresh`: temporary credentials refreshed before expiry during a long run.
 //! - `retries`: the retry policy against scripted emulator faults, asserting exact request
 //!   sequences.
+//! - `check`: `renewctl check` against the emulator: attention and exit codes, the balance
+//!   short, enough or unreadable, never a mutating call, the JSON document, the Prometheus
+//!   textfile and the iCalendar file parsed back.
 //! - `architecture`: ARCHITECTURE.md's layers, read from the `crate::` paths of `src/`: no lower
 //!   layer uses a higher one, render and the emulator keep to their rules, no import loop.
 //! - `sites`: the China and the international site: China-only values in validation, the
@@ -62,6 +65,7 @@ mod support;
 
 mod ambiguity;
 mod architecture;
+mod check;
 mod cli;
 mod cli_cloud;
 mod client;

@@ -43,7 +43,11 @@ pub async fn check(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> 
         write_whole(path, text.as_bytes(), "the metrics")?;
     }
     if let Some(path) = &args.calendar_file {
-        write_whole(path, render::check::calendar(&report).as_bytes(), "the calendar")?;
+        write_whole(
+            path,
+            render::check::calendar(&report).as_bytes(),
+            "the calendar",
+        )?;
     }
     Ok(report.exit_code())
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;

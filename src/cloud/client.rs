@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use crate::cloud::BillingApi;
 use crate::cloud::wire::{self, DescribeAutoRenewResponse, DescribeInstancesResponse};
 use crate::cloud::wire_bss::{self, AccountBalance, QueryAccountBalanceResponse};
 use crate::cloud::wire_price::{self, DescribeRenewalPriceResponse};
-use crate::cloud::BillingApi;
-use crate::ecs::Site;
 use crate::cloud::{CallOutcome, EcsApi, InstancePage, InstanceQuery, MAX_BATCH, Paging};
 use crate::credentials::{Credentials, CredentialsProvider};
+use crate::ecs::Site;
 use crate::ecs::{Mutation, Price, PriceQuery};
 use crate::observed::RenewalAttribute;
 use crate::rpc::endpoint::{self, Routing, Target};
@@ -149,8 +149,15 @@ impl EcsClient {
         U: Send,
     {
         let target = self.target(region)?;
-        self.call_at(&target, request::API_VERSION, region, action, params, convert)
-            .await
+        self.call_at(
+            &target,
+            request::API_VERSION,
+            region,
+            action,
+            params,
+            convert,
+        )
+        .await
     }
 
     /// [`call`](Self::call) to `target` for the product of API `version` (BSS, whose endpoint

@@ -42,7 +42,10 @@ pub fn to_balance(answer: QueryAccountBalanceResponse) -> Result<AccountBalance,
     let data = answer.data;
     let currency = data.currency.trim().to_ascii_uppercase();
     if !is_currency_code(&currency) {
-        return Err(format!("Currency {:?} is not a currency code", data.currency));
+        return Err(format!(
+            "Currency {:?} is not a currency code",
+            data.currency
+        ));
     }
     let text = data.available_amount.trim().replace(',', "");
     let available = Amount::parse_signed(&text)
@@ -71,7 +74,10 @@ mod tests {
     #[test]
     fn figures_are_decimal_strings() {
         let b = to_balance(answer("1,234.50", "cny")).unwrap();
-        assert_eq!((b.available.to_string(), b.currency.as_str()), ("1234.50".into(), "CNY"));
+        assert_eq!(
+            (b.available.to_string(), b.currency.as_str()),
+            ("1234.50".into(), "CNY")
+        );
         let arrears = to_balance(answer("-11.19", "USD")).unwrap();
         assert_eq!(arrears.available.to_string(), "-11.19");
         assert!(to_balance(answer("lots", "CNY")).is_err());

@@ -11,9 +11,9 @@ use schemars::generate::SchemaSettings;
 use schemars::{Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
+use super::limits::MAX_WATCH_DAYS;
 use super::limits::{MIN_REMAINING_AT_MOST, renew_years};
 use super::model::DesiredState;
-use super::limits::MAX_WATCH_DAYS;
 use crate::ecs::Site;
 use crate::ecs::site::{
     AUTO_RENEW_MONTHS, AUTO_RENEW_YEARS, auto_renew_weeks, renew_months, renew_weeks,

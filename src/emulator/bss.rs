@@ -50,7 +50,9 @@ mod tests {
         let w = world();
         let mut w = w.write().expect("lock");
         w.balance = Some(1234.5);
-        let body = dispatch(&w, "QueryAccountBalance").expect("answered").to_value();
+        let body = dispatch(&w, "QueryAccountBalance")
+            .expect("answered")
+            .to_value();
         assert_eq!(body["Data"]["AvailableAmount"], "1234.50");
         assert_eq!(body["Data"]["Currency"], "CNY");
         assert_eq!(body["Success"], true);

@@ -195,7 +195,8 @@ pub fn text(report: &Report) -> String {
 fn week_of(at: Timestamp) -> jiff::civil::Date {
     let date = at.to_zoned(billing_zone()).date();
     let back = i64::from(date.weekday().to_monday_zero_offset());
-    date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date)
+    date.checked_sub(jiff::Span::new().days(back))
+        .unwrap_or(date)
 }
 
 /// Known charges per currency and week.
@@ -271,11 +272,22 @@ pub fn markdown(report: &Report) -> String {
         "\nChecked at {} · {} · {} · {}\n",
         format_api(report.checked_at),
         plural(report.drift.len(), "change to make", "changes to make"),
-        plural(report.expiring.len(), "instance expiring", "instances expiring"),
-        plural(report.charges.len(), "automatic charge", "automatic charges"),
+        plural(
+            report.expiring.len(),
+            "instance expiring",
+            "instances expiring"
+        ),
+        plural(
+            report.charges.len(),
+            "automatic charge",
+            "automatic charges"
+        ),
     );
     if !report.drift.is_empty() {
-        let _ = writeln!(out, "### Drift\n\n| instance | region | policy | change |\n|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "### Drift\n\n| instance | region | policy | change |\n|---|---|---|---|"
+        );
         for d in &report.drift {
             let _ = writeln!(
                 out,
@@ -289,7 +301,11 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out);
     }
     if !report.expiring.is_empty() {
-        let _ = writeln!(out, "### Expiring within {} days\n", report.windows.first().copied().unwrap_or(0));
+        let _ = writeln!(
+            out,
+            "### Expiring within {} days\n",
+            report.windows.first().copied().unwrap_or(0)
+        );
         tier_table(&mut out, &report.expiring);
         let _ = writeln!(out);
     }
@@ -520,7 +536,11 @@ pub fn calendar(report: &Report) -> String {
             format!(
                 "{} expires{}",
                 e.instance_id,
-                if e.will_expire { " (nothing renews it)" } else { "" }
+                if e.will_expire {
+                    " (nothing renews it)"
+                } else {
+                    ""
+                }
             ),
             format!(
                 "{}/{} ({}), policy {}: {}",
