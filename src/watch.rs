@@ -82,6 +82,9 @@ pub struct Drift {
     /// `modify_auto_renew` or `renew`.
     pub action: &'static str,
     pub reason: String,
+    /// The instance's tags (routing notifications by team).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// How an expiring instance is renewed, as observed.
@@ -115,6 +118,9 @@ pub struct Expiry {
     pub renews: Renews,
     /// Will expire unless someone acts: nothing renews it.
     pub will_expire: bool,
+    /// The instance's tags (routing notifications by team).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An automatic renewal charge due within the horizon.
@@ -134,6 +140,9 @@ pub struct Charge {
     pub price: Option<Price>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_unknown: Option<String>,
+    /// The instance's tags (routing notifications by team).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The account's balance, as far as it could be read.
@@ -222,10 +231,18 @@ pub fn assess(
         .filter(|c| c.action() == Action::Renew)
         .map(|c| c.instance_id.as_str())
         .collect();
+    let tags_of: BTreeMap<&str, &crate::observed::Tags> = observed
+        .instances
+        .iter()
+        .chain(&observed.looked_up)
+        .map(|i| (i.instance_id.as_str(), &i.tags))
+        .collect();
+    let tags = |id: &str| tags_of.get(id).map(|t| tag_map(t)).unwrap_or_default();
     let drift = plan
         .changes
         .iter()
         .map(|c| Drift {
+            tags: tags(&c.instance_id),
             region: c.region.clone(),
             instance_id: c.instance_id.clone(),
             policy: c.policy.clone(),
@@ -281,6 +298,7 @@ pub fn assess(
                 window,
                 renews,
                 will_expire: renews == Renews::Nothing,
+                tags: tag_map(&instance.tags),
             });
         }
         if let (Some(RenewalStatus::AutoRenewal), Some(attr)) = (status, instance.renewal.as_ref())
@@ -297,6 +315,7 @@ pub fn assess(
                 period_unit: attr.period_unit.clone(),
                 price: None,
                 price_unknown: None,
+                tags: tag_map(&instance.tags),
             });
         }
     }
@@ -333,6 +352,10 @@ pub fn assess(
     };
     conclude(&mut report, settings);
     report
+}
+
+fn tag_map(tags: &crate::observed::Tags) -> BTreeMap<String, String> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// When ECS next tries to charge an auto-renewing instance expiring at `expiry`: the first
@@ -414,6 +437,26 @@ pub fn set_balance(report: &mut Report, balance: Balance, settings: &Settings) {
         }
     }
     conclude(report, settings);
+}
+
+/// The part of `report` about the instances carrying tag `key` with one of `values` (a sink's
+/// route): drift, expiries and charges of those instances, the totals and the attention
+/// recomputed for them. The balance is the account's: a shortfall stays only if one of its
+/// charges fails.
+pub fn restrict(report: &Report, key: &str, values: &[String], settings: &Settings) -> Report {
+    let keep = |tags: &BTreeMap<String, String>| tags.get(key).is_some_and(|v| values.contains(v));
+    let mut out = report.clone();
+    out.drift.retain(|d| keep(&d.tags));
+    out.expiring.retain(|e| keep(&e.tags));
+    out.charges.retain(|c| keep(&c.tags));
+    set_prices(&mut out, Vec::new());
+    // The balance is shared: a team with charges hears of a shortfall even when another
+    // team's charge is the first to fail (theirs come after it).
+    if out.charges.is_empty() {
+        out.shortfall = None;
+    }
+    conclude(&mut out, settings);
+    out
 }
 
 /// The reasons for attention, from what the report holds.

@@ -25,10 +25,12 @@ const LAYERS: &[(&str, u8)] = &[
     ("explain", 2),
     ("export", 2),
     ("watch", 2),
+    ("notify", 2),
     // 3: the wire.
     ("rpc", 3),
     ("credentials", 3),
     ("cloud", 3),
+    ("post", 3),
     // 4: I/O parts over `EcsApi`.
     ("observe", 4),
     ("apply", 4),

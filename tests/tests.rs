@@ -53,6 +53,9 @@
 //! - `check`: `renewctl check` against the emulator: attention and exit codes, the balance
 //!   short, enough or unreadable, never a mutating call, the JSON document, the Prometheus
 //!   textfile and the iCalendar file parsed back.
+//! - `notify`: `check --notify` against a local receiver checking DingTalk's and Feishu's
+//!   signatures: one failing sink among three, a rate limit retried, silence, routing by team,
+//!   no secret at -vv, config refusals, size limits with 10,000 instances.
 //! - `architecture`: ARCHITECTURE.md's layers, read from the `crate::` paths of `src/`: no lower
 //!   layer uses a higher one, render and the emulator keep to their rules, no import loop.
 //! - `sites`: the China and the international site: China-only values in validation, the
@@ -84,6 +87,7 @@ mod limits;
 mod markdown;
 mod money;
 mod money_safety;
+mod notify;
 mod planner;
 mod prices;
 mod protect;

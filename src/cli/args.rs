@@ -437,4 +437,8 @@ pub struct CheckArgs {
     /// Do not read the account's balance (no BSS permission, or billed to another account).
     #[arg(long)]
     pub no_balance: bool,
+    /// Send the report to the sinks of `notify:` in the config (without it, check only
+    /// prints).
+    #[arg(long)]
+    pub notify: bool,
 }

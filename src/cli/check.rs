@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use anstream::print;
+use anstream::{eprintln, print};
 
 use super::args::{CheckArgs, EventFormat, Format, GlobalArgs};
 use super::config_file::write_whole;
@@ -12,6 +12,8 @@ use super::context::{client_from_env, load_config, routing};
 use super::progress::Display;
 use crate::engine;
 use crate::engine::check::BalanceRead;
+use crate::engine::notify::Delivery;
+use crate::post::Poster;
 use crate::render;
 
 pub async fn check(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
@@ -49,5 +51,53 @@ pub async fn check(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> 
             "the calendar",
         )?;
     }
+    if args.notify && send(&config, &args.config.config, &report).await? > 0 {
+        return Ok(1);
+    }
     Ok(report.exit_code())
+}
+
+/// Sends the report to the config's sinks; how many failed (each named on stderr).
+async fn send(
+    config: &crate::desired::Config,
+    path: &std::path::Path,
+    report: &crate::watch::Report,
+) -> anyhow::Result<usize> {
+    let Some(notify) = &config.desired.notify else {
+        anyhow::bail!(
+            "--notify: {} has no `notify:` section; add one with its sinks (see README, Watching between merges)",
+            path.display()
+        );
+    };
+    let poster = Poster::new(std::time::Duration::from_secs(10)).map_err(anyhow::Error::msg)?;
+    let settings = crate::watch::Settings::of(&config.desired);
+    let env = |name: &str| std::env::var(name).ok();
+    let deliveries = engine::notify::notify(
+        &poster,
+        notify,
+        report,
+        &settings,
+        &env,
+        jiff::Timestamp::now().as_millisecond(),
+    )
+    .await;
+    let mut failed = 0;
+    for (name, delivery) in deliveries {
+        match delivery {
+            Delivery::Sent { attempts } => eprintln!(
+                "notified {name}{}",
+                if attempts > 1 {
+                    format!(" (after {attempts} attempts)")
+                } else {
+                    String::new()
+                }
+            ),
+            Delivery::Silent => eprintln!("{name}: nothing needs its attention; not notified"),
+            Delivery::Failed { error } => {
+                failed += 1;
+                eprintln!("error: sink {name}: {error}");
+            }
+        }
+    }
+    Ok(failed)
 }

@@ -66,7 +66,8 @@ mod tests {
                 "site",
                 "endpoint_type",
                 "endpoints",
-                "watch"
+                "watch",
+                "notify"
             ]
         );
         assert_eq!(

@@ -35,7 +35,10 @@ use sha2::{Digest, Sha256};
 use crate::ecs::Site;
 
 pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
-pub use model::{DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector};
+pub use model::{
+    DesiredState, EndpointType, Limits, Notify, NotifyWhen, Protection, Renewal, RenewalPolicy,
+    Route, Selector, Sink, SinkKind, Watch,
+};
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};
 
@@ -348,6 +351,7 @@ mod tests {
             endpoint_type: None,
             endpoints: None,
             watch: None,
+            notify: None,
         }
     }
 

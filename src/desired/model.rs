@@ -63,6 +63,74 @@ pub struct DesiredState {
     /// What `renewctl check` watches between merges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<Watch>,
+    /// Where `renewctl check --notify` sends its message: one per sink per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
+}
+
+/// Chat and webhook sinks of `renewctl check --notify`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// attention (the default): send only when something needs attention; always: every run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<NotifyWhen>,
+    /// The sinks, each named; at least one.
+    pub sinks: Vec<Sink>,
+}
+
+/// When to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyWhen {
+    /// Only when something needs attention: silence when all is well.
+    Attention,
+    /// Every run.
+    Always,
+}
+
+/// One place a message goes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    /// A unique name, shown when the sink fails.
+    pub name: String,
+    /// dingtalk, feishu, lark, wecom, slack, or webhook (the check's JSON document).
+    #[serde(rename = "type")]
+    pub kind: SinkKind,
+    /// The environment variable holding the webhook URL (never the URL itself: it carries a
+    /// token).
+    pub url_env: String,
+    /// The environment variable holding the signing secret (DingTalk, Feishu/Lark), if the bot
+    /// signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+    /// Only the instances carrying this tag with one of `values`: each team hears about its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+}
+
+/// The kind of a sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    Dingtalk,
+    Feishu,
+    Lark,
+    Wecom,
+    Slack,
+    /// POSTs the check's JSON document.
+    Webhook,
+}
+
+/// A sink's share of the instances.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The tag key, e.g. team.
+    pub tag: String,
+    /// The values whose instances this sink hears about.
+    pub values: Vec<String>,
 }
 
 /// Settings of `renewctl check`.

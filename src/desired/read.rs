@@ -16,7 +16,8 @@ use serde::de::value::Error as ValueError;
 use super::diagnostic::{Diagnostic, Target};
 use super::fields::names;
 use super::model::{
-    DesiredState, EndpointType, Limits, Protection, Renewal, RenewalPolicy, Selector, Watch,
+    DesiredState, EndpointType, Limits, Notify, Protection, Renewal, RenewalPolicy, Route,
+    Selector, Sink, Watch,
 };
 use super::path::FieldPath;
 use super::period::PeriodField;
@@ -42,6 +43,8 @@ pub struct Draft {
     pub endpoints: Option<BTreeMap<String, String>>,
     /// `watch`, when given and read cleanly.
     pub watch: Option<Watch>,
+    /// `notify`, when given and read cleanly.
+    pub notify: Option<Notify>,
     /// False when anything could not be read (then `desired` is `None`).
     pub complete: bool,
 }
@@ -62,6 +65,7 @@ impl Draft {
             endpoint_type: self.endpoint_type,
             endpoints: self.endpoints.clone(),
             watch: self.watch.clone(),
+            notify: self.notify.clone(),
         })
     }
 }
@@ -216,6 +220,33 @@ impl Reader {
         found
     }
 
+    /// A required string field: missing → an error with `hint`.
+    fn required_string(
+        &mut self,
+        fields: &BTreeMap<&'static str, &Node>,
+        node: &Node,
+        path: &FieldPath,
+        (key, hint, what): (&str, &str, &str),
+    ) -> Option<String> {
+        self.required(fields, node, path, key, hint)
+            .and_then(|n| self.string(n, &path.key(key), what))
+    }
+
+    /// An optional field read by `read`: `Some(None)` when absent or `~`, `None` on an error.
+    fn optional<T>(
+        &mut self,
+        fields: &BTreeMap<&'static str, &Node>,
+        path: &FieldPath,
+        key: &str,
+        read: impl FnOnce(&mut Self, &Node, &FieldPath) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match fields.get(key) {
+            None => Some(None),
+            Some(n) if Self::is_null(n) => Some(None),
+            Some(n) => read(self, n, &path.key(key)).map(Some),
+        }
+    }
+
     /// Any scalar, as text (how a `String` field reads it).
     fn string(&mut self, node: &Node, path: &FieldPath, what: &str) -> Option<String> {
         if !self.untagged(node, path) {
@@ -344,6 +375,10 @@ impl Reader {
             Some(node) if !Self::is_null(node) => self.watch(node, &top.key("watch")),
             _ => None,
         };
+        let notify = match fields.get("notify") {
+            Some(node) if !Self::is_null(node) => self.notify(node, &top.key("notify")),
+            _ => None,
+        };
         Draft {
             version,
             regions,
@@ -354,6 +389,7 @@ impl Reader {
             endpoint_type,
             endpoints,
             watch,
+            notify,
             complete: true,
         }
     }
@@ -397,22 +433,143 @@ impl Reader {
         };
         let errors_before = self.out.len();
         let fields = self.fields(node, path, &shape)?;
-        let windows = match fields.get("windows") {
-            None => Some(None),
-            Some(n) if Self::is_null(n) => Some(None),
-            Some(n) => self.days_list(n, &path.key("windows")).map(Some),
-        };
-        let charges_within = match fields.get("charges_within") {
-            None => Some(None),
-            Some(n) if Self::is_null(n) => Some(None),
-            Some(n) => self.days(n, &path.key("charges_within")).map(Some),
-        };
+        let windows = self.optional(&fields, path, "windows", Self::days_list);
+        let charges_within = self.optional(&fields, path, "charges_within", Self::days);
         if self.out.len() > errors_before {
             return None;
         }
         Some(Watch {
             windows: windows?,
             charges_within: charges_within?,
+        })
+    }
+
+    /// `notify:`: when, and the sinks.
+    fn notify(&mut self, node: &Node, path: &FieldPath) -> Option<Notify> {
+        let shape = Shape {
+            what: "`notify`",
+            keys: names::<Notify>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let when = match fields.get("when") {
+            None => Some(None),
+            Some(n) if Self::is_null(n) => Some(None),
+            Some(n) => self
+                .choice(n, &path.key("when"), "a time to send")
+                .map(Some),
+        };
+        let mut sinks = Vec::new();
+        if let Some(node) = self.required(
+            &fields,
+            node,
+            path,
+            "sinks",
+            "add `sinks:` with one `- name: …` entry per chat or webhook",
+        ) {
+            let at = path.key("sinks");
+            match &node.kind {
+                Kind::Seq(items) if self.untagged(node, &at) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(sink) = self.sink(item, &at.index(i)) {
+                            sinks.push(sink);
+                        }
+                    }
+                }
+                Kind::Seq(_) => {}
+                _ => self.error(
+                    node,
+                    &at,
+                    format!("expected a list of sinks, found {}", node.describe()),
+                    "write one `- name: …` entry per sink",
+                ),
+            }
+        }
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Notify { when: when?, sinks })
+    }
+
+    fn sink(&mut self, node: &Node, path: &FieldPath) -> Option<Sink> {
+        let shape = Shape {
+            what: "a sink",
+            keys: names::<Sink>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let name = self.required_string(
+            &fields,
+            node,
+            path,
+            ("name", "give the sink a unique `name:`", "a sink name"),
+        );
+        let kind = self
+            .required(
+                &fields,
+                node,
+                path,
+                "type",
+                "add `type: dingtalk` (or feishu, lark, wecom, slack, webhook)",
+            )
+            .and_then(|n| self.choice(n, &path.key("type"), "a sink type"));
+        let env = "an environment variable name";
+        let url_env = self.required_string(
+            &fields,
+            node,
+            path,
+            (
+                "url_env",
+                "add `url_env: NAME`, the environment variable holding the webhook URL",
+                env,
+            ),
+        );
+        let secret_env = self.optional(&fields, path, "secret_env", |r, n, p| r.string(n, p, env));
+        let route = self.optional(&fields, path, "route", Self::route);
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Sink {
+            name: name?,
+            kind: kind?,
+            url_env: url_env?,
+            secret_env: secret_env?,
+            route: route?,
+        })
+    }
+
+    fn route(&mut self, node: &Node, path: &FieldPath) -> Option<Route> {
+        let shape = Shape {
+            what: "a route",
+            keys: names::<Route>(),
+        };
+        let errors_before = self.out.len();
+        let fields = self.fields(node, path, &shape)?;
+        let tag = self.required_string(
+            &fields,
+            node,
+            path,
+            (
+                "tag",
+                "add `tag: team`, the tag key to route by",
+                "a tag key",
+            ),
+        );
+        let values = self
+            .required(
+                &fields,
+                node,
+                path,
+                "values",
+                "add `values: [payments]`, the tag values this sink hears about",
+            )
+            .and_then(|n| self.strings(n, &path.key("values"), "tag value"));
+        if self.out.len() > errors_before {
+            return None;
+        }
+        Some(Route {
+            tag: tag?,
+            values: values?,
         })
     }
 

@@ -55,6 +55,7 @@ pub fn validate(desired: &DesiredState) -> Vec<Diagnostic> {
         endpoint_type: desired.endpoint_type,
         endpoints: desired.endpoints.clone(),
         watch: desired.watch.clone(),
+        notify: desired.notify.clone(),
         complete: true,
     })
 }
@@ -120,6 +121,7 @@ pub fn check(draft: &Draft) -> Vec<Diagnostic> {
 
     check_site(draft, &mut out);
     check_watch(draft, &mut out);
+    check_notify(draft, &mut out);
 
     out.extend(overlap::check(policies));
     out.extend(validate_safety::check(draft));
@@ -492,5 +494,93 @@ fn check_watch(draft: &Draft, out: &mut Vec<Diagnostic>) {
             format!("{days} days is not a horizon renewctl watches"),
             format!("write 1 to {MAX_WATCH_DAYS} days"),
         ));
+    }
+}
+
+/// `notify`: at least one sink, unique names, environment variable names, routes with values;
+/// a URL or secret written in the file instead of an environment variable's name is refused
+/// (the file is committed; the token must not be).
+fn check_notify(draft: &Draft, out: &mut Vec<Diagnostic>) {
+    let Some(notify) = &draft.notify else {
+        return;
+    };
+    let at = FieldPath::root().key("notify").key("sinks");
+    if notify.sinks.is_empty() {
+        out.push(Diagnostic::error(
+            at.clone(),
+            "no sink given",
+            "add one `- name: …` entry per chat or webhook, or remove `notify`",
+        ));
+    }
+    let env_name = |text: &str| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && !text.starts_with(|c: char| c.is_ascii_digit())
+    };
+    let mut names = BTreeMap::new();
+    for (i, sink) in notify.sinks.iter().enumerate() {
+        let here = at.index(i);
+        if sink.name.trim().is_empty() {
+            out.push(Diagnostic::error(
+                here.key("name"),
+                "the sink name is empty",
+                "give every sink a unique name; failures name it",
+            ));
+        } else if let Some(first) = names.insert(sink.name.as_str(), i) {
+            out.push(Diagnostic::error(
+                here.key("name"),
+                format!(
+                    "sink name {:?} is already used by sinks[{first}]",
+                    sink.name
+                ),
+                "give every sink a unique name",
+            ));
+        }
+        for (field, value) in [
+            ("url_env", Some(&sink.url_env)),
+            ("secret_env", sink.secret_env.as_ref()),
+        ] {
+            let Some(value) = value else { continue };
+            if !env_name(value) {
+                let looks_secret = value.contains("://") || value.len() > 40;
+                out.push(Diagnostic::error(
+                    here.key(field),
+                    if looks_secret {
+                        format!("{field} names an environment variable; this looks like the value itself")
+                    } else {
+                        format!("{value:?} is not an environment variable name")
+                    },
+                    format!(
+                        "write the NAME of the variable (e.g. `{field}: {}`) and set it in the pipeline's secrets: a webhook URL or secret must never be committed",
+                        if field == "url_env" { "OPS_CHAT_WEBHOOK" } else { "OPS_CHAT_SECRET" }
+                    ),
+                ));
+            }
+        }
+        if sink.secret_env.is_some()
+            && !matches!(
+                sink.kind,
+                super::model::SinkKind::Dingtalk
+                    | super::model::SinkKind::Feishu
+                    | super::model::SinkKind::Lark
+            )
+        {
+            out.push(Diagnostic::error(
+                here.key("secret_env"),
+                "only DingTalk and Feishu/Lark bots sign their messages",
+                "remove secret_env (WeCom and Slack webhooks carry their token in the URL)",
+            ));
+        }
+        if let Some(route) = &sink.route
+            && (route.tag.trim().is_empty() || route.values.is_empty())
+        {
+            out.push(Diagnostic::error(
+                here.key("route"),
+                "a route needs a tag key and at least one value",
+                "write `route: {tag: team, values: [payments]}`",
+            ));
+        }
     }
 }

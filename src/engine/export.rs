@@ -43,6 +43,7 @@ pub async fn export<A: EcsApi>(
         endpoint_type: None,
         endpoints: None,
         watch: None,
+        notify: None,
     };
     let observed = observe(api, &probe).await;
     if let Some(failure) = observed.failed_regions.first() {

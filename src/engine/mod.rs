@@ -15,6 +15,7 @@ mod error;
 mod events;
 pub mod explain;
 pub mod export;
+pub mod notify;
 pub mod plan;
 pub mod quotes;
 pub mod site;

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod emulator;
+pub mod receiver;
 
 /// A RenewInstance of `months` months in cn-hangzhou with a token given as text.
 pub fn renew_mutation(id: &str, months: u32, token: &str) -> renewctl::ecs::Mutation {
