@@ -84,6 +84,21 @@ fn drive() {
         }
     }
     println!("{}", table(&rows));
+    println!(
+        "\n| instances | regions | check calls (plan reads + charges + 1) | check wall | check ÷ bound |\n|---|---|---|---|---|"
+    );
+    for r in &rows {
+        let ms = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| {} | {} | {} ({}) | {:.2} s | {:.2} |",
+            r["instances"],
+            r["regions"],
+            r["check_calls"],
+            r["check_min_calls"],
+            ms("check_wall_ms") / 1000.0,
+            ms("check_wall_ms") / ms("check_bound_ms")
+        );
+    }
     // The pure planner alone, in its own process too.
     match Command::new(&me).arg("--planner-only").output() {
         Ok(out) => println!("\n{}", String::from_utf8_lossy(&out.stdout).trim()),
@@ -390,6 +405,28 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
     let apply_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     let apply_calls = rt.block_on(requests(&emu.endpoint)) - plan_calls - price_calls;
     assert_eq!(report.failed(), 0, "apply failed");
+
+    // Check, as a scheduled job runs it after the apply: the reads of a plan (with a 30-day
+    // horizon for unmanaged instances), one DescribeRenewalPrice per upcoming charge, one
+    // balance read. Its bound: the plan's reads as measured, then the prices, then the balance.
+    let before_check = rt.block_on(requests(&emu.endpoint));
+    let started = Instant::now();
+    let checked = rt
+        .block_on(renewctl::engine::check::check(
+            &api,
+            &config,
+            renewctl::engine::check::BalanceRead::Read,
+            jiff::Timestamp::now(),
+            &renewctl::engine::ignore,
+        ))
+        .expect("check runs");
+    let check_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let check_calls = rt.block_on(requests(&emu.endpoint)) - before_check;
+    let check_charges = checked.charges.len() as u64;
+    let check_min_calls = plan_calls + check_charges + 1;
+    let check_bound_ms = bound_ms(plan_calls, PARALLELISM)
+        + LATENCY_MS as f64 * check_charges.div_ceil(PARALLELISM as u64) as f64
+        + LATENCY_MS as f64;
     let peak = peak_rss_kb();
     drop(emu);
 
@@ -443,6 +480,11 @@ fn scenario(count: usize, regions: usize, baseline: bool) -> Value {
         "apply_min_calls": min_writes,
         "apply_wall_ms": apply_wall_ms,
         "apply_bound_ms": bound_ms(min_writes, PARALLELISM),
+        "check_calls": check_calls,
+        "check_min_calls": check_min_calls,
+        "check_charges": check_charges,
+        "check_wall_ms": check_wall_ms,
+        "check_bound_ms": check_bound_ms,
         "planner_ms": planner_ms,
         "peak_rss_kb": peak,
         "peak_rss_after_observe_kb": observed_rss_kb,
