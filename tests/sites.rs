@@ -266,6 +266,24 @@ fn a_declared_site_the_account_contradicts_is_refused_before_any_money_moves() {
         0,
         "not a single call that costs money"
     );
+    // When the account cannot be asked, nothing is paid either.
+    china.push_fault(
+        Some("DescribeRenewalPrice"),
+        renewctl::emulator::FaultKind::Refuse {
+            status: 403,
+            code: "Forbidden.RAM",
+        },
+    );
+    let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "cannot check that the account is on the China site (aliyun.com) before paying"
+        ) && out.stderr.contains("Forbidden.RAM"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(mutating(&china.stats()), 0);
     // On the China account it applies.
     let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);

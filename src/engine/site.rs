@@ -90,7 +90,16 @@ pub async fn check_plan<A: EcsApi>(api: &A, plan: &Plan) -> Result<(), EngineErr
     let Some(change) = plan.changes.iter().find(|c| c.renewal().is_some()) else {
         return Ok(());
     };
-    let probe = ask(api, &change.region, &change.instance_id).await?;
+    let probe = ask(api, &change.region, &change.instance_id)
+        .await
+        .map_err(|err| {
+            EngineError::PlanSite(format!(
+                "cannot check that the account is on {} before paying ({err}): nothing was \
+                 applied; try again, or make the plan without `site` if the account may not read \
+                 prices",
+                declared.label()
+            ))
+        })?;
     check(declared, &probe)
 }
 
