@@ -62,6 +62,8 @@
 //!   renewal chosen per site, each site's charge day, an international emulator's refusals and
 //!   USD prices, a declared site the account contradicts refused before money moves, saved plans
 //!   bound to their site, VPC endpoints and hosts per region in `whoami`, `--probe-site`.
+//! - `scope`: partial plans (`--target`, `--policy`): only them, said in every format, typos
+//!   refused, a saved scoped plan applied stays scoped.
 //! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
 
 mod support;
@@ -95,4 +97,5 @@ mod retries;
 mod saved_plan;
 mod scale;
 mod schema;
+mod scope;
 mod sites;

@@ -229,6 +229,19 @@ pub struct PlanArgs {
     pub money: MoneyArgs,
     #[command(flatten)]
     pub tokens: TokenArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// A partial plan, for emergencies (Terraform's `-target`).
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Plan only this instance (repeatable). The plan says it is partial.
+    #[arg(long = "target", value_name = "INSTANCE_ID")]
+    pub targets: Vec<String>,
+    /// Plan only the instances of this policy (repeatable).
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
 }
 
 /// Renewal tokens.
@@ -322,6 +335,8 @@ pub struct ApplyArgs {
     pub money: MoneyArgs,
     #[command(flatten)]
     pub tokens: TokenArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 /// `24h`, `90m`, `2d`, `3600s`: an age from 1 minute to 30 days.

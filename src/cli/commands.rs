@@ -8,7 +8,9 @@ use std::path::Path;
 use anstream::{eprintln, print, println};
 
 use super::EXIT_CHANGES;
-use super::args::{ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs, TokenArgs};
+use super::args::{
+    ApplyArgs, EventFormat, Format, GlobalArgs, MoneyArgs, PlanArgs, ScopeArgs, TokenArgs,
+};
 use super::config_file::write_whole;
 use super::context::{client_from_env, load_config, routing};
 use super::events;
@@ -23,7 +25,7 @@ use crate::engine::plan::{PlanRequest, Prices};
 use crate::engine::{self, EngineError};
 use crate::interrupt::Stop;
 use crate::plan::spend::{self, SpendLimits};
-use crate::plan::{Plan, PlanOptions};
+use crate::plan::{Plan, PlanOptions, Scope};
 use crate::planfile;
 use crate::render;
 use crate::render::style::{ERROR, paint};
@@ -31,8 +33,12 @@ use crate::report::Report;
 use crate::verify::VerifyOptions;
 
 /// The planner's options from the flags.
-fn plan_options(risk_window: u32, tokens: &TokenArgs) -> PlanOptions {
+fn plan_options(risk_window: u32, tokens: &TokenArgs, scope: &ScopeArgs) -> PlanOptions {
     PlanOptions {
+        scope: Scope {
+            targets: scope.targets.clone(),
+            policies: scope.policies.clone(),
+        },
         risk_window_days: risk_window,
         token_attempts: tokens
             .new_tokens
@@ -55,6 +61,7 @@ struct PlanFlags<'a> {
     risk_window: u32,
     tokens: &'a TokenArgs,
     money: &'a MoneyArgs,
+    scope: &'a ScopeArgs,
 }
 
 /// The client from the environment, and the plan of `config` (read from `path`) under `flags`.
@@ -65,9 +72,28 @@ async fn plan_config(
     flags: PlanFlags<'_>,
 ) -> anyhow::Result<(EcsClient, Plan)> {
     let money = flags.money;
+    // A policy named in --policy must exist: an emergency plan of nothing is no plan.
+    if let Some(unknown) = flags
+        .scope
+        .policies
+        .iter()
+        .find(|p| !config.desired.policies.iter().any(|q| &q.name == *p))
+    {
+        anyhow::bail!(
+            "--policy {unknown}: {} has no such policy (it has {})",
+            path.display(),
+            config
+                .desired
+                .policies
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let request = PlanRequest {
         config,
-        options: plan_options(flags.risk_window, flags.tokens),
+        options: plan_options(flags.risk_window, flags.tokens, flags.scope),
         prices: if money.no_prices {
             Prices::Skip
         } else {
@@ -88,6 +114,7 @@ pub async fn plan(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<u8> {
         risk_window: args.risk.risk_window,
         tokens: &args.tokens,
         money: &args.money,
+        scope: &args.scope,
     };
     let (_, plan) = plan_config(global, &config, path, flags).await?;
     // A plan over its limits is shown (reviewers see why) but never saved: it cannot be applied.
@@ -193,6 +220,7 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         risk_window: args.risk.risk_window,
         tokens: &args.tokens,
         money: &args.money,
+        scope: &args.scope,
     };
     let (client, plan) = plan_config(global, &config, path, flags).await?;
     if args.format == EventFormat::Text {

@@ -44,6 +44,12 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
             "--no-prices is for planning: {file} carries the prices it was reviewed with"
         );
     }
+    if !args.scope.targets.is_empty() || !args.scope.policies.is_empty() {
+        anyhow::bail!(
+            "--target and --policy are for planning: {file} is applied as reviewed (a scoped \
+             plan stays scoped); make and review a scoped plan with `renewctl plan --target … --out {file}`"
+        );
+    }
     if !args.tokens.new_tokens.is_empty() {
         anyhow::bail!(
             "--new-token is for planning: {file} carries the tokens it was reviewed with; make \

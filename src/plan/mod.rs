@@ -177,6 +177,41 @@ pub struct Plan {
     /// sites accept was planned). `apply plan.json` refuses to apply it to another site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<crate::ecs::Site>,
+    /// Set when the plan is partial (`--target`, `--policy`): only these instances and
+    /// policies were planned. A saved scoped plan stays scoped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// What a partial plan was restricted to, as Terraform's `-target`: instances by id, and the
+/// instances of named policies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+}
+
+impl Scope {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.policies.is_empty()
+    }
+
+    /// Whether the instance `id`, governed by `policy`, is in the scope.
+    pub fn covers(&self, id: &str, policy: &str) -> bool {
+        self.targets.iter().any(|t| t == id) || self.policies.iter().any(|p| p == policy)
+    }
+
+    /// `--target i-a --policy prod`, for messages.
+    pub fn describe(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| format!("--target {t}"))
+            .chain(self.policies.iter().map(|p| format!("--policy {p}")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl Plan {

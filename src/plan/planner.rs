@@ -16,12 +16,12 @@ use super::cost;
 use super::draft::Draft;
 use super::instance::plan_instance;
 use super::problems::{
-    failed_regions, listed_ids, not_subscriptions, unplannable, unreadable_instances,
-    unused_token_attempts,
+    failed_regions, listed_ids, not_subscriptions, scope_targets, unplannable,
+    unreadable_instances, unused_token_attempts,
 };
 use super::protect::protected_by;
 use super::risk::{RISK_WINDOW_DAYS, risk_and_outlook};
-use super::{FORMAT_VERSION, ObservedFingerprint, Plan, ProblemKind, Summary};
+use super::{FORMAT_VERSION, ObservedFingerprint, Plan, ProblemKind, Scope, Summary};
 use crate::desired::DesiredState;
 use crate::ecs::TokenAttempt;
 use crate::observed::ObservedState;
@@ -37,6 +37,9 @@ pub struct PlanOptions {
     /// For a token held by an earlier attempt that did not renew; every other instance's token
     /// is attempt 1.
     pub token_attempts: BTreeMap<String, TokenAttempt>,
+    /// A partial plan (`--target`, `--policy`): only these instances are planned; empty for
+    /// the whole fleet.
+    pub scope: Scope,
 }
 
 impl Default for PlanOptions {
@@ -44,6 +47,7 @@ impl Default for PlanOptions {
         PlanOptions {
             risk_window_days: RISK_WINDOW_DAYS as u32,
             token_attempts: BTreeMap::new(),
+            scope: Scope::default(),
         }
     }
 }
@@ -94,6 +98,12 @@ pub fn plan_with(
                 );
             }
             Ok(None) => {}
+            // Outside a partial plan's scope: not considered (it is still in the risk report).
+            Ok(Some(governing))
+                if !options.scope.is_empty()
+                    && !options
+                        .scope
+                        .covers(&instance.instance_id, &governing.policy.name) => {}
             Ok(Some(governing)) => {
                 draft.managed += 1;
                 if let Some(problem) =
@@ -129,6 +139,7 @@ pub fn plan_with(
     let listed_ids = listed_ids(desired, observed, &mut draft);
 
     let looked_up_count = not_subscriptions(&mut draft, observed, &listed_ids);
+    scope_targets(&mut draft, observed, &matcher, &options.scope);
     unused_token_attempts(&mut draft, options);
 
     let (risk, outlook) = risk_and_outlook(
@@ -199,6 +210,7 @@ pub fn plan_with(
         errors,
         limits: Default::default(),
         site: desired.site,
+        scope: (!options.scope.is_empty()).then(|| options.scope.clone()),
     };
     // Prices are read by the shell after planning; until then every renewal's is unknown.
     cost::summarize(&mut plan);

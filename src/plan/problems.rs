@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::draft::Draft;
 use super::instance::wanted_setting;
 use super::planner::PlanOptions;
-use super::{PlanProblem, ProblemKind, Warning};
+use super::{PlanProblem, ProblemKind, Scope, Warning};
 use crate::desired::{DesiredState, RenewalPolicy};
 use crate::ecs::codes::SECURITY_LOCK;
 use crate::observed::{ChargeType, InstanceSnapshot, ObservedState};
@@ -244,6 +244,41 @@ pub(super) fn unused_token_attempts(draft: &mut Draft, options: &PlanOptions) {
                     attempt.get()
                 ),
             });
+        }
+    }
+}
+
+/// A `--target` that names no observed subscription instance is an error (a typo in an
+/// emergency must not read as "nothing to do"); one that no policy manages is a warning.
+pub(super) fn scope_targets(
+    draft: &mut Draft,
+    observed: &ObservedState,
+    matcher: &policy::Matcher<'_>,
+    scope: &Scope,
+) {
+    for target in &scope.targets {
+        match observed.instances.iter().find(|i| &i.instance_id == target) {
+            None => draft.errors.push(PlanProblem {
+                region: None,
+                instance_id: Some(target.clone()),
+                policies: Vec::new(),
+                kind: ProblemKind::NotFound,
+                reason: format!(
+                    "--target {target} is not a subscription instance of the regions read: \
+                     check the id"
+                ),
+            }),
+            Some(instance) if matches!(matcher.govern(instance), Ok(None)) => {
+                draft.warnings.push(Warning {
+                    region: Some(instance.region.clone()),
+                    instance_id: Some(target.clone()),
+                    policy: None,
+                    message: format!(
+                        "--target {target}: no policy manages it, so nothing is planned for it"
+                    ),
+                });
+            }
+            Some(_) => {}
         }
     }
 }

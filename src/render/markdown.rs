@@ -106,6 +106,13 @@ fn render(plan: &Plan, limit: usize) -> String {
     let mut out = String::new();
     let s = &plan.summary;
     let _ = writeln!(out, "## renewctl plan\n");
+    if let Some(scope) = &plan.scope {
+        let _ = writeln!(
+            out,
+            "> ⚠️ **Partial plan** (`{}`): only these instances were planned; the rest of the fleet was not considered.\n",
+            scope.describe()
+        );
+    }
     let _ = writeln!(
         out,
         "**Plan: {} to renew, {} to modify, {} unchanged, {} unmanaged.**{}{}",

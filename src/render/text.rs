@@ -296,6 +296,19 @@ fn errors_section(out: &mut String, plan: &Plan) {
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
     let s = &plan.summary;
+    if let Some(scope) = &plan.scope {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint(
+                WARN,
+                format!(
+                    "Partial plan ({}): only these instances were planned; the rest of the fleet was not considered.",
+                    scope.describe()
+                )
+            )
+        );
+    }
 
     if plan.changes.is_empty() && s.blocked > 0 {
         let _ = writeln!(
