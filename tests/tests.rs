@@ -64,6 +64,8 @@
 //!   bound to their site, VPC endpoints and hosts per region in `whoami`, `--probe-site`.
 //! - `scope`: partial plans (`--target`, `--policy`): only them, said in every format, typos
 //!   refused, a saved scoped plan applied stays scoped.
+//! - `toolbox`: completions parsed by their own shells where installed, man pages rendered
+//!   without warnings, `version` for scripts.
 //! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
 
 mod support;
@@ -99,3 +101,4 @@ mod scale;
 mod schema;
 mod scope;
 mod sites;
+mod toolbox;

@@ -13,12 +13,28 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// ALIBABA_CLOUD_OIDC_TOKEN_FILE); the aliyun CLI profile (~/.aliyun/config.json); the RAM role of
 /// the ECS instance. `renewctl whoami` shows which one is used.
 #[derive(Debug, Parser)]
-#[command(name = "renewctl", version, about, long_about)]
+#[command(name = "renewctl", version, long_version = LONG_VERSION, about, long_about)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `renewctl --version`: the version, the git commit and the target it was built for.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RENEWCTL_GIT_COMMIT"),
+    ", ",
+    env!("RENEWCTL_TARGET"),
+    ")"
+);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VersionFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -187,6 +203,22 @@ pub enum Command {
     /// upcoming automatic renewal charges and the balance. Exit 0 all is well, 2 something needs
     /// attention, 1 the check failed or could not see everything.
     Check(CheckArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish), generated from
+    /// the same definitions as --help.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (renewctl.1 and one per command) to DIR, or renewctl.1 to stdout.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The version, git commit and target, for scripts and bug reports.
+    Version {
+        #[arg(long, value_enum, default_value_t = VersionFormat::Text)]
+        format: VersionFormat,
+    },
 }
 
 #[derive(Debug, Args)]

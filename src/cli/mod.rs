@@ -15,6 +15,7 @@ mod progress;
 mod saved;
 mod schema;
 mod signals;
+mod toolbox;
 mod validate;
 mod whoami;
 
@@ -89,5 +90,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Explain(args) => explain::explain(global, args).await,
         Command::Export(args) => export::export(global, args).await,
         Command::Check(args) => check::check(global, args).await,
+        Command::Completions { shell } => toolbox::completions(*shell),
+        Command::Man { dir } => toolbox::man(dir.as_deref()),
+        Command::Version { format } => toolbox::version(*format),
     }
 }
