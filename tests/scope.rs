@@ -131,7 +131,7 @@ fn a_saved_scoped_plan_stays_scoped() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("--target and --policy are for planning"),
+            .contains("--target, --policy and --group-by are for planning"),
         "{}",
         out.stderr
     );
@@ -146,4 +146,54 @@ fn a_saved_scoped_plan_stays_scoped() {
         emu.stats().renewals.keys().collect::<Vec<_>>(),
         vec!["i-bp1demo0000000007"]
     );
+}
+
+#[test]
+fn cost_by_tag_adds_up_to_the_plan() {
+    let emu = Emulator::start(FLEET);
+    let dir = tempdir();
+    let out = in_dir(
+        &emu,
+        &dir,
+        &["plan", "--format", "json", "--group-by", "tag:env"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let groups = &plan["groups"];
+    assert_eq!(groups["key"], "env");
+    let rows = groups["rows"].as_array().unwrap();
+    let sum = |field: &str| rows.iter().map(|r| r[field].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(
+        sum("renewals"),
+        plan["summary"]["to_renew"].as_u64().unwrap()
+    );
+    let cny: f64 = rows
+        .iter()
+        .filter_map(|r| r["total_price"]["CNY"].as_f64())
+        .sum();
+    assert_eq!(cny, plan["summary"]["total_price"]["CNY"].as_f64().unwrap());
+    assert!(
+        rows.iter().any(|r| r["value"] == "prod") && rows.iter().any(|r| r["value"] == "batch"),
+        "{rows:?}"
+    );
+    let out = in_dir(&emu, &dir, &["plan", "--group-by", "tag:env"]);
+    assert!(
+        out.stdout.contains("By tag env:\n  batch: "),
+        "{}",
+        out.stdout
+    );
+    let out = in_dir(
+        &emu,
+        &dir,
+        &["plan", "--format", "markdown", "--group-by", "tag:env"],
+    );
+    assert!(
+        out.stdout
+            .contains("| env | renewals | other changes | cost |"),
+        "{}",
+        out.stdout
+    );
+    let out = in_dir(&emu, &dir, &["plan", "--group-by", "team"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("write tag:KEY"), "{}", out.stderr);
 }

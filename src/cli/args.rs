@@ -274,6 +274,18 @@ pub struct ScopeArgs {
     /// Plan only the instances of this policy (repeatable).
     #[arg(long = "policy", value_name = "NAME")]
     pub policies: Vec<String>,
+    /// Subtotals of renewal cost and counts per value of this tag (chargeback per team or
+    /// project), e.g. --group-by tag:team.
+    #[arg(long = "group-by", value_name = "tag:KEY", value_parser = parse_group_by)]
+    pub group_by: Option<String>,
+}
+
+/// `tag:KEY`.
+pub fn parse_group_by(text: &str) -> Result<String, String> {
+    match text.strip_prefix("tag:") {
+        Some(key) if !key.trim().is_empty() => Ok(key.to_string()),
+        _ => Err(format!("{text:?}: write tag:KEY, e.g. --group-by tag:team")),
+    }
 }
 
 /// Renewal tokens.

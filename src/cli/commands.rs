@@ -39,6 +39,7 @@ fn plan_options(risk_window: u32, tokens: &TokenArgs, scope: &ScopeArgs) -> Plan
             targets: scope.targets.clone(),
             policies: scope.policies.clone(),
         },
+        group_by: scope.group_by.clone(),
         risk_window_days: risk_window,
         token_attempts: tokens
             .new_tokens

@@ -44,9 +44,12 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
             "--no-prices is for planning: {file} carries the prices it was reviewed with"
         );
     }
-    if !args.scope.targets.is_empty() || !args.scope.policies.is_empty() {
+    if !args.scope.targets.is_empty()
+        || !args.scope.policies.is_empty()
+        || args.scope.group_by.is_some()
+    {
         anyhow::bail!(
-            "--target and --policy are for planning: {file} is applied as reviewed (a scoped \
+            "--target, --policy and --group-by are for planning: {file} is applied as reviewed (a scoped \
              plan stays scoped); make and review a scoped plan with `renewctl plan --target … --out {file}`"
         );
     }

@@ -67,9 +67,62 @@ pub fn set_prices(plan: &mut Plan, quotes: Vec<(usize, Quote)>, reads: u64) {
     summarize(plan);
 }
 
-/// Sets `summary.total_price` and `summary.unknown_prices` from the changes.
+/// Sets `summary.total_price` and `summary.unknown_prices` from the changes, and the subtotals
+/// of `--group-by` when asked for.
 pub fn summarize(plan: &mut Plan) {
     let (total, unknown) = totals(&plan.changes);
     plan.summary.total_price = total;
     plan.summary.unknown_prices = unknown;
+    if let Some(groups) = &mut plan.groups {
+        groups.rows = group_rows(&plan.changes, &groups.members);
+    }
+}
+
+/// Subtotals of renewal cost and counts per tag value (`--group-by tag:KEY`): chargeback per
+/// team or project. Instances without the tag form the group `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Groups {
+    /// The tag key.
+    pub key: String,
+    pub rows: Vec<GroupRow>,
+    /// Each changed instance's value of the tag (kept while planning and pricing).
+    #[serde(skip)]
+    pub members: BTreeMap<String, Option<String>>,
+}
+
+/// One tag value's share of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct GroupRow {
+    /// The tag's value; `None` for instances without the tag.
+    pub value: Option<String>,
+    pub renewals: u64,
+    pub modifications: u64,
+    /// Known renewal prices, per currency.
+    pub total_price: BTreeMap<String, Amount>,
+    pub unknown_prices: u64,
+}
+
+fn group_rows(changes: &[Change], members: &BTreeMap<String, Option<String>>) -> Vec<GroupRow> {
+    let mut rows: BTreeMap<Option<String>, Vec<&Change>> = BTreeMap::new();
+    for change in changes {
+        let value = members.get(&change.instance_id).cloned().flatten();
+        rows.entry(value).or_default().push(change);
+    }
+    // Tag values in order, instances without the tag last.
+    let (untagged, tagged): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(v, _)| v.is_none());
+    tagged
+        .into_iter()
+        .chain(untagged)
+        .map(|(value, changes)| {
+            let owned: Vec<Change> = changes.iter().map(|c| (*c).clone()).collect();
+            let (total_price, unknown_prices) = totals(&owned);
+            GroupRow {
+                value,
+                renewals: changes.iter().filter(|c| c.renewal().is_some()).count() as u64,
+                modifications: changes.iter().filter(|c| c.renewal().is_none()).count() as u64,
+                total_price,
+                unknown_prices,
+            }
+        })
+        .collect()
 }

@@ -181,6 +181,9 @@ pub struct Plan {
     /// policies were planned. A saved scoped plan stays scoped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
+    /// Subtotals per tag value (`--group-by tag:KEY`), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<cost::Groups>,
 }
 
 /// What a partial plan was restricted to, as Terraform's `-target`: instances by id, and the

@@ -40,6 +40,8 @@ pub struct PlanOptions {
     /// A partial plan (`--target`, `--policy`): only these instances are planned; empty for
     /// the whole fleet.
     pub scope: Scope,
+    /// `--group-by tag:KEY`: subtotals per value of this tag.
+    pub group_by: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -48,6 +50,7 @@ impl Default for PlanOptions {
             risk_window_days: RISK_WINDOW_DAYS as u32,
             token_attempts: BTreeMap::new(),
             scope: Scope::default(),
+            group_by: None,
         }
     }
 }
@@ -173,6 +176,8 @@ pub fn plan_with(
     warnings.sort_by(|a, b| (&a.region, &a.instance_id).cmp(&(&b.region, &b.instance_id)));
     let (changes, slots): (Vec<Change>, Vec<Slot>) = planned.into_iter().unzip();
     let calls = calls::batch(&changes, &slots);
+    let changed_ids: std::collections::BTreeSet<String> =
+        changes.iter().map(|c| c.instance_id.clone()).collect();
 
     let summary = Summary::count(
         super::summary::Counts {
@@ -211,6 +216,16 @@ pub fn plan_with(
         limits: Default::default(),
         site: desired.site,
         scope: (!options.scope.is_empty()).then(|| options.scope.clone()),
+        groups: options.group_by.as_ref().map(|key| cost::Groups {
+            key: key.clone(),
+            rows: Vec::new(),
+            members: observed
+                .instances
+                .iter()
+                .filter(|i| changed_ids.contains(&i.instance_id))
+                .map(|i| (i.instance_id.clone(), i.tags.get(key).cloned()))
+                .collect(),
+        }),
     };
     // Prices are read by the shell after planning; until then every renewal's is unknown.
     cost::summarize(&mut plan);

@@ -158,6 +158,34 @@ fn render(plan: &Plan, limit: usize) -> String {
     {
         let _ = writeln!(out, "{}\n", esc(&line));
     }
+    if let Some(groups) = &plan.groups {
+        let _ = writeln!(
+            out,
+            "| {} | renewals | other changes | cost | unknown prices |\n|---|---|---|---|---|",
+            esc(&groups.key)
+        );
+        for row in &groups.rows {
+            let cost: Vec<String> = row
+                .total_price
+                .iter()
+                .map(|(currency, amount)| format!("{amount} {currency}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                esc(row.value.as_deref().unwrap_or("(no tag)")),
+                row.renewals,
+                row.modifications,
+                if cost.is_empty() {
+                    "—".to_string()
+                } else {
+                    cost.join(" + ")
+                },
+                row.unknown_prices
+            );
+        }
+        let _ = writeln!(out);
+    }
     if !plan.has_changes() && s.blocked > 0 {
         let _ = writeln!(
             out,

@@ -432,7 +432,44 @@ pub fn plan(plan: &Plan) -> String {
     for line in [cost_line(plan), limits_line(plan)].into_iter().flatten() {
         let _ = writeln!(out, "{}", paint(BOLD, line));
     }
+    for line in group_lines(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", paint(BOLD, summary_line(plan)));
+    out
+}
+
+/// One line per tag value of `--group-by`: its renewals, other changes and cost.
+pub fn group_lines(plan: &Plan) -> Vec<String> {
+    let Some(groups) = &plan.groups else {
+        return Vec::new();
+    };
+    let mut out = vec![format!("By tag {}:", groups.key)];
+    for row in &groups.rows {
+        let cost: Vec<String> = row
+            .total_price
+            .iter()
+            .map(|(currency, amount)| format!("{amount} {currency}"))
+            .collect();
+        out.push(format!(
+            "  {}: {} renewal{}, {} other change{}{}{}",
+            row.value.as_deref().unwrap_or("(no tag)"),
+            row.renewals,
+            if row.renewals == 1 { "" } else { "s" },
+            row.modifications,
+            if row.modifications == 1 { "" } else { "s" },
+            if cost.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", cost.join(" + "))
+            },
+            if row.unknown_prices > 0 {
+                format!(" ({} price unknown)", row.unknown_prices)
+            } else {
+                String::new()
+            }
+        ));
+    }
     out
 }
 
