@@ -165,11 +165,7 @@ fn render(plan: &Plan, limit: usize) -> String {
             esc(&groups.key)
         );
         for row in &groups.rows {
-            let cost: Vec<String> = row
-                .total_price
-                .iter()
-                .map(|(currency, amount)| format!("{amount} {currency}"))
-                .collect();
+            let cost = super::text::amounts(&row.total_price);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",

@@ -188,11 +188,7 @@ pub fn cost_line(plan: &Plan) -> Option<String> {
     if s.to_renew == 0 {
         return None;
     }
-    let totals: Vec<String> = s
-        .total_price
-        .iter()
-        .map(|(currency, amount)| format!("{amount} {currency}"))
-        .collect();
+    let totals = amounts(&s.total_price);
     let unknown = s.unknown_prices;
     let plural = if unknown == 1 { "" } else { "s" };
     Some(match (totals.is_empty(), unknown) {
@@ -439,6 +435,14 @@ pub fn plan(plan: &Plan) -> String {
     out
 }
 
+/// `1920.00 CNY`, one per currency.
+pub fn amounts(totals: &std::collections::BTreeMap<String, crate::money::Amount>) -> Vec<String> {
+    totals
+        .iter()
+        .map(|(currency, amount)| format!("{amount} {currency}"))
+        .collect()
+}
+
 /// One line per tag value of `--group-by`: its renewals, other changes and cost.
 pub fn group_lines(plan: &Plan) -> Vec<String> {
     let Some(groups) = &plan.groups else {
@@ -446,11 +450,7 @@ pub fn group_lines(plan: &Plan) -> Vec<String> {
     };
     let mut out = vec![format!("By tag {}:", groups.key)];
     for row in &groups.rows {
-        let cost: Vec<String> = row
-            .total_price
-            .iter()
-            .map(|(currency, amount)| format!("{amount} {currency}"))
-            .collect();
+        let cost = amounts(&row.total_price);
         out.push(format!(
             "  {}: {} renewal{}, {} other change{}{}{}",
             row.value.as_deref().unwrap_or("(no tag)"),
