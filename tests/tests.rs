@@ -64,6 +64,8 @@
 //!   bound to their site, VPC endpoints and hosts per region in `whoami`, `--probe-site`.
 //! - `scope`: partial plans (`--target`, `--policy`): only them, said in every format, typos
 //!   refused, a saved scoped plan applied stays scoped.
+//! - `plan_schema`: schemas/plan.schema.json validates every plan (whole, partial, grouped,
+//!   site, no prices, limits, errors, saved, shown) and apply event, and refuses undocumented keys.
 //! - `toolbox`: completions parsed by their own shells where installed, man pages rendered
 //!   without warnings, `version` for scripts.
 //! - `scale`: 5,000 generated instances in 3 regions under throttling converge, none renewed twice.
@@ -92,6 +94,7 @@ mod markdown;
 mod money;
 mod money_safety;
 mod notify;
+mod plan_schema;
 mod planner;
 mod prices;
 mod protect;
