@@ -19,8 +19,18 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 CHECKS = [
     ("vendor.github-actions", ["action.yml"]),
-    ("vendor.github-workflows", ["examples/ci/github-actions.yml", "examples/schedule/github-actions.yml"]),
-    ("vendor.gitlab-ci", ["templates/renewctl.yml", "examples/ci/gitlab-ci.yml", "examples/schedule/gitlab-ci.yml"]),
+    ("vendor.github-workflows", [
+        "examples/ci/github-actions.yml",
+        "examples/ci/github-action-uses.yml",
+        "examples/schedule/github-actions.yml",
+        ".github/workflows/release.yml",
+    ]),
+    ("vendor.gitlab-ci", [
+        "templates/renewctl.yml",
+        "examples/ci/gitlab-ci.yml",
+        "examples/ci/gitlab-component.yml",
+        "examples/schedule/gitlab-ci.yml",
+    ]),
 ]
 
 
