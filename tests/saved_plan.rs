@@ -411,3 +411,42 @@ fn a_failing_change_in_json_is_a_change_errored_event() {
     assert_eq!(summary["complete"], false);
     assert!(summary["failed"].as_u64() > Some(0), "{summary}");
 }
+
+/// A plan applied before, retried while one of its regions cannot be read: nothing is sent
+/// (what could be read is done), but the run does not say "done": it names the instances it
+/// could not see and exits 1.
+#[test]
+fn an_already_applied_plan_with_unread_instances_is_not_reported_done() {
+    let emu = Emulator::start(FLEET);
+    let dir = tempdir();
+    std::fs::write(dir.join("renewal.yaml"), CONFIG).unwrap();
+    let out = run(renewctl(&emu)
+        .current_dir(&dir)
+        .args(["plan", "--out", "plan.json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(renewctl(&emu)
+        .current_dir(&dir)
+        .args(["apply", "plan.json"]));
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let sent = emu.stats().mutating_requests;
+    // The retry's first region read is refused (not retried): its instances are unread.
+    emu.push_fault(
+        Some("DescribeInstances"),
+        renewctl::emulator::FaultKind::Refuse {
+            status: 403,
+            code: "Forbidden.RAM",
+        },
+    );
+    let out = run(renewctl(&emu)
+        .current_dir(&dir)
+        .args(["apply", "plan.json"]));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("was already applied")
+            && out.stderr.contains("its part of the plan may not be done"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(emu.stats().mutating_requests, sent, "nothing sent again");
+}

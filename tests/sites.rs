@@ -266,14 +266,17 @@ fn a_declared_site_the_account_contradicts_is_refused_before_any_money_moves() {
         0,
         "not a single call that costs money"
     );
-    // When the account cannot be asked, nothing is paid either.
-    china.push_fault(
-        Some("DescribeRenewalPrice"),
-        renewctl::emulator::FaultKind::Refuse {
-            status: 403,
-            code: "Forbidden.RAM",
-        },
-    );
+    // When the account cannot be asked, nothing is paid either: every renewal asked in turn
+    // (at most five) is refused its price.
+    for _ in 0..5 {
+        china.push_fault(
+            Some("DescribeRenewalPrice"),
+            renewctl::emulator::FaultKind::Refuse {
+                status: 403,
+                code: "Forbidden.RAM",
+            },
+        );
+    }
     let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -284,6 +287,14 @@ fn a_declared_site_the_account_contradicts_is_refused_before_any_money_moves() {
         out.stderr
     );
     assert_eq!(mutating(&china.stats()), 0);
+    // One renewal whose price cannot be read blocks nothing: the next one is asked.
+    china.push_fault(
+        Some("DescribeRenewalPrice"),
+        renewctl::emulator::FaultKind::Refuse {
+            status: 403,
+            code: "Forbidden.RAM",
+        },
+    );
     // On the China account it applies.
     let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);

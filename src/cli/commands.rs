@@ -246,11 +246,11 @@ pub async fn apply_config(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
         }
     };
     match run_apply(&client, &plan, guard, args.format, global).await? {
-        Applied::AlreadyApplied => {
+        Applied::AlreadyApplied { unread } => {
             println!(
-                "Since the plan was shown, every planned instance got to the state it leads to: nothing to do."
+                "Since the plan was shown, every planned instance that could be read got to the state it leads to: nothing to do."
             );
-            Ok(if plan.has_errors() { 1 } else { 0 })
+            Ok(already_applied_exit(&plan, &unread))
         }
         applied => Ok(apply_exit(&applied.report(), &plan)),
     }
@@ -277,6 +277,25 @@ fn confirm() -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+/// The exit status when the plan was already applied: 1 when planned instances could not be
+/// read (each named: the plan may be only partly done) or the plan has errors, else 0.
+pub fn already_applied_exit(plan: &Plan, unread: &BTreeMap<String, String>) -> u8 {
+    for (id, why) in unread {
+        eprintln!(
+            "{}",
+            paint(
+                ERROR,
+                format!("error: {id}: {why}; its part of the plan may not be done")
+            )
+        );
+    }
+    if unread.is_empty() && !plan.has_errors() {
+        0
+    } else {
+        1
+    }
 }
 
 /// The exit status of an apply: 0 when it did everything and the plan had no errors, else 1.

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 
 use super::args::{ApplyArgs, EventFormat, GlobalArgs, ShowArgs};
 use super::commands::{
-    apply_exit, eprint_plan_errors, flag_limits, no_changes, plan_exit, print_plan, run_apply,
+    already_applied_exit, apply_exit, eprint_plan_errors, flag_limits, no_changes, plan_exit,
+    print_plan, run_apply,
 };
 use super::context::{client_from_env, load_config, routing};
 use super::events;
@@ -87,14 +88,14 @@ pub async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> 
         remedy: &remedy,
     };
     match run_apply(&client, &plan, guard, args.format, global).await? {
-        Applied::AlreadyApplied => {
+        Applied::AlreadyApplied { unread } => {
             println!(
-                "{file} was already applied: every planned instance is as the plan leads it. Nothing to do."
+                "{file} was already applied: every planned instance that could be read is as the plan leads it. Nothing to do."
             );
             if args.format == EventFormat::Json {
                 events::print_summary(args.format, &Report::default(), plan.errors.len());
             }
-            Ok(if plan.has_errors() { 1 } else { 0 })
+            Ok(already_applied_exit(&plan, &unread))
         }
         applied => Ok(apply_exit(&applied.report(), &plan)),
     }

@@ -36,9 +36,11 @@ pub enum Guard<'a> {
 pub enum Applied {
     /// The plan has no change: nothing was read or sent.
     NoChanges,
-    /// Every planned instance is already as the plan leads it (it was applied before, or
-    /// someone did the same by hand): nothing was sent, nothing will be paid again.
-    AlreadyApplied,
+    /// Every planned instance that could be read is already as the plan leads it (it was
+    /// applied before, or someone did the same by hand): nothing was sent, nothing will be paid
+    /// again. `unread`: planned instances that could not be read, with why — when there are
+    /// any, the plan may be only partly done.
+    AlreadyApplied { unread: BTreeMap<String, String> },
     /// The calls were sent: what became of each change, and the verification.
     Done(Report),
 }
@@ -48,7 +50,7 @@ impl Applied {
     pub fn report(&self) -> Report {
         match self {
             Applied::Done(report) => report.clone(),
-            Applied::NoChanges | Applied::AlreadyApplied => Report::default(),
+            Applied::NoChanges | Applied::AlreadyApplied { .. } => Report::default(),
         }
     }
 }
@@ -107,13 +109,13 @@ pub async fn apply<A: EcsApi>(
     if !plan.has_changes() {
         return Ok(Applied::NoChanges);
     }
-    // Before any money moves: the account is on the site the plan was made for.
-    super::site::check_plan(api, plan).await?;
     if let Guard::Recheck { what, remedy } = guard {
         let (verdict, unread) = recheck(api, plan, sink).await;
         match verdict {
             Verdict::Fresh => options.excluded.extend(unread),
-            Verdict::AlreadyApplied => return Ok(Applied::AlreadyApplied),
+            // Nothing is sent (it would repeat what was done); the instances that could not be
+            // read are reported, so a partly done plan never reads as done.
+            Verdict::AlreadyApplied => return Ok(Applied::AlreadyApplied { unread }),
             Verdict::Stale(drifted) => {
                 return Err(EngineError::Stale {
                     what: what.to_string(),
@@ -123,6 +125,8 @@ pub async fn apply<A: EcsApi>(
             }
         }
     }
+    // Before any money moves: the account is on the site the plan was made for.
+    super::site::check_plan(api, plan, &options.excluded).await?;
     sink(Event::Applying {
         changes: plan.changes.len(),
         calls: plan.calls.len(),

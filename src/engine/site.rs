@@ -79,28 +79,46 @@ pub fn check(declared: Site, probe: &Probe) -> Result<(), EngineError> {
     })
 }
 
+/// How many renewals `check_plan` asks at most before it gives up.
+const PROBES: usize = 5;
+
 /// Before a plan's renewals are paid: the account must be on the site the plan was made for.
-/// The plan's first renewal is priced once more (a read). A plan made without a site, or without
-/// renewals, has nothing to check: a status change for a value one site refuses is refused by
-/// the API without charge.
-pub async fn check_plan<A: EcsApi>(api: &A, plan: &Plan) -> Result<(), EngineError> {
+/// One renewal is priced once more (a read): those whose price the plan read first, skipping
+/// `excluded` instances; the next one is asked when a read fails (the site is the account's, so
+/// one answer is enough, and one troubled instance blocks nothing). Refused only when none of
+/// the first few answers. A plan made without a site, or without renewals, has nothing to check:
+/// a status change for a value one site refuses is refused by the API without charge.
+pub async fn check_plan<A: EcsApi>(
+    api: &A,
+    plan: &Plan,
+    excluded: &std::collections::BTreeMap<String, String>,
+) -> Result<(), EngineError> {
     let Some(declared) = plan.site else {
         return Ok(());
     };
-    let Some(change) = plan.changes.iter().find(|c| c.renewal().is_some()) else {
-        return Ok(());
-    };
-    let probe = ask(api, &change.region, &change.instance_id)
-        .await
-        .map_err(|err| {
-            EngineError::PlanSite(format!(
-                "cannot check that the account is on {} before paying ({err}): nothing was \
-                 applied; try again, or make the plan without `site` if the account may not read \
-                 prices",
-                declared.label()
-            ))
-        })?;
-    check(declared, &probe)
+    let mut candidates: Vec<&crate::plan::Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.renewal().is_some() && !excluded.contains_key(&c.instance_id))
+        .collect();
+    // Priced in the plan first: their price read worked once.
+    candidates.sort_by_key(|c| c.renewal().and_then(|r| r.price.known()).is_none());
+    let mut last_error = None;
+    for change in candidates.into_iter().take(PROBES) {
+        match ask(api, &change.region, &change.instance_id).await {
+            Ok(probe) => return check(declared, &probe),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    match last_error {
+        None => Ok(()),
+        Some(err) => Err(EngineError::PlanSite(format!(
+            "cannot check that the account is on {} before paying ({err}): nothing was \
+             applied; try again, or make the plan without `site` if the account may not read \
+             prices",
+            declared.label()
+        ))),
+    }
 }
 
 /// After pricing a plan: a declared site whose currency is not the one the prices came in.
