@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use renewctl::emulator::EmulatorOptions;
 
-use crate::support::cli::{process, renewctl, run, tempdir};
+use crate::support::cli::{process, renewctl, run};
 use crate::support::emulator::Emulator;
 
 const FLEET: &str = include_str!("../examples/fleet.yaml");
@@ -38,12 +38,7 @@ fn two_applies_of_one_saved_plan_at_once_renew_each_instance_once() {
             ..EmulatorOptions::default()
         },
     );
-    let dir = tempdir();
-    std::fs::write(dir.join("renewal.yaml"), CONFIG).unwrap();
-    let out = run(renewctl(&emu)
-        .current_dir(&dir)
-        .args(["plan", "--out", "plan.json"]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = crate::support::cli::saved_plan(&emu, CONFIG);
 
     let spawn = || {
         process(&emu)

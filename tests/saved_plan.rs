@@ -418,12 +418,7 @@ fn a_failing_change_in_json_is_a_change_errored_event() {
 #[test]
 fn an_already_applied_plan_with_unread_instances_is_not_reported_done() {
     let emu = Emulator::start(FLEET);
-    let dir = tempdir();
-    std::fs::write(dir.join("renewal.yaml"), CONFIG).unwrap();
-    let out = run(renewctl(&emu)
-        .current_dir(&dir)
-        .args(["plan", "--out", "plan.json"]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = crate::support::cli::saved_plan(&emu, CONFIG);
     let out = run(renewctl(&emu)
         .current_dir(&dir)
         .args(["apply", "plan.json"]));

@@ -19,3 +19,14 @@ pub fn process(emu: &Emulator) -> std::process::Command {
         .env("RENEWCTL_ENDPOINT", emu.endpoint());
     cmd
 }
+
+/// A fresh folder holding `config` as renewal.yaml and the plan of it saved as plan.json.
+pub fn saved_plan(emu: &Emulator, config: &str) -> std::path::PathBuf {
+    let dir = tempdir();
+    std::fs::write(dir.join("renewal.yaml"), config).unwrap();
+    let out = run(renewctl(emu)
+        .current_dir(&dir)
+        .args(["plan", "--out", "plan.json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    dir
+}
