@@ -251,6 +251,89 @@ pub fn payload(kind: SinkKind, report: &Report, signing: Option<Signing<'_>>) ->
     }
 }
 
+/// Alertmanager's webhook payload (notify.md §5, version 4) for `report`: one alert per
+/// instance that will expire unrenewed inside the smallest window, one for drift, one for a
+/// short balance, one for an incomplete check. `status` is firing while any alert fires, else
+/// resolved (a `when: always` run with nothing to say). Fingerprints come from the labels only,
+/// so a receiver deduplicates across runs.
+pub fn alertmanager(report: &Report, receiver: &str) -> Value {
+    let started = report.checked_at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut alerts = Vec::new();
+    let mut alert = |labels: Value, summary: String| {
+        let key = labels.to_string();
+        let digest = <Sha256 as sha2::Digest>::digest(key.as_bytes());
+        let fingerprint: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        alerts.push(json!({
+            "status": "firing",
+            "labels": labels,
+            "annotations": { "summary": summary },
+            "startsAt": started,
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "",
+            "fingerprint": fingerprint,
+        }));
+    };
+    let smallest = report.windows.last().copied().unwrap_or(0);
+    for e in report
+        .expiring
+        .iter()
+        .filter(|e| e.will_expire && e.days_left < i64::from(smallest))
+    {
+        alert(
+            json!({
+                "alertname": "RenewctlInstanceWillExpire",
+                "region": e.region,
+                "instance_id": e.instance_id,
+                "policy": e.policy.clone().unwrap_or_default(),
+            }),
+            format!(
+                "{} expires {}: nothing renews it",
+                e.instance_id,
+                format_api(e.expired_time)
+            ),
+        );
+    }
+    if !report.drift.is_empty() {
+        alert(
+            json!({ "alertname": "RenewctlDrift" }),
+            format!(
+                "{} change(s) would be made now (drift from renewal.yaml)",
+                report.drift.len()
+            ),
+        );
+    }
+    if let Some(short) = &report.shortfall {
+        alert(
+            json!({ "alertname": "RenewctlBalanceShort", "currency": short.currency }),
+            format!(
+                "the balance is {} {} short; the charge of {} is the first that would fail",
+                short.short_by, short.currency, short.first_failing
+            ),
+        );
+    }
+    if !report.errors.is_empty() {
+        alert(
+            json!({ "alertname": "RenewctlCheckIncomplete" }),
+            format!(
+                "{} problem(s) kept the check from seeing everything",
+                report.errors.len()
+            ),
+        );
+    }
+    json!({
+        "version": "4",
+        "groupKey": "renewctl-check",
+        "truncatedAlerts": 0,
+        "status": if alerts.is_empty() { "resolved" } else { "firing" },
+        "receiver": receiver,
+        "groupLabels": {},
+        "commonLabels": { "job": "renewctl" },
+        "commonAnnotations": { "summary": title(report) },
+        "externalURL": "",
+        "alerts": alerts,
+    })
+}
+
 /// Why a sink did not take the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

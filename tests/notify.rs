@@ -243,6 +243,44 @@ fn silence_when_all_is_well_unless_always() {
 }
 
 #[test]
+fn a_webhook_can_take_the_alertmanager_shape() {
+    let emu = Emulator::start(FLEET);
+    let rx = platforms();
+    let config = sinks("    - {name: am, type: webhook, url_env: AM_URL, shape: alertmanager}\n");
+    let out = check(
+        &emu,
+        &config,
+        &[("AM_URL", format!("{}/hook/am", rx.base))],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let body: Value = serde_json::from_str(&rx.received()[0].body).unwrap();
+    assert_eq!(
+        (body["version"].as_str(), body["status"].as_str()),
+        (Some("4"), Some("firing"))
+    );
+    assert_eq!(body["receiver"], "am");
+    let alerts = body["alerts"].as_array().unwrap();
+    let expiring: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "RenewctlInstanceWillExpire")
+        .map(|a| a["labels"]["instance_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(expiring.len(), 2, "{alerts:?}");
+    assert!(alerts.iter().all(|a| a["endsAt"] == "0001-01-01T00:00:00Z"
+        && a["fingerprint"].as_str().is_some_and(|f| f.len() == 16)));
+    let err = renewctl::desired::parse(
+        sinks("    - {name: a, type: slack, url_env: A, shape: alertmanager}\n").as_bytes(),
+        "r.yaml",
+    )
+    .expect_err("a shape on a chat");
+    assert!(
+        err.to_string().contains("only a webhook sink has a shape"),
+        "{err}"
+    );
+}
+
+#[test]
 fn each_team_hears_about_its_own() {
     let emu = Emulator::start(FLEET);
     let rx = platforms();

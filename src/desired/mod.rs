@@ -37,7 +37,7 @@ use crate::ecs::Site;
 pub use diagnostic::{ConfigError, Diagnostic, Hidden, Severity, Span, Target};
 pub use model::{
     DesiredState, EndpointType, Limits, Notify, NotifyWhen, Protection, Renewal, RenewalPolicy,
-    Route, Selector, Sink, SinkKind, Watch,
+    Route, Selector, Sink, SinkKind, Watch, WebhookShape,
 };
 pub use path::FieldPath;
 pub use period::{Period, PeriodField, PeriodUnit};

@@ -108,6 +108,20 @@ pub struct Sink {
     /// Only the instances carrying this tag with one of `values`: each team hears about its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<Route>,
+    /// For `type: webhook`: report (the check's JSON document, the default) or alertmanager
+    /// (the shape of Alertmanager's webhook_config, for receivers built for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<WebhookShape>,
+}
+
+/// The body a webhook sink posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookShape {
+    /// The check's JSON document.
+    Report,
+    /// Alertmanager's webhook payload (version 4): one alert per thing that needs attention.
+    Alertmanager,
 }
 
 /// The kind of a sink.

@@ -526,6 +526,9 @@ impl Reader {
         );
         let secret_env = self.optional(&fields, path, "secret_env", |r, n, p| r.string(n, p, env));
         let route = self.optional(&fields, path, "route", Self::route);
+        let shape = self.optional(&fields, path, "shape", |r, n, p| {
+            r.choice(n, p, "a webhook shape")
+        });
         if self.out.len() > errors_before {
             return None;
         }
@@ -535,6 +538,7 @@ impl Reader {
             url_env: url_env?,
             secret_env: secret_env?,
             route: route?,
+            shape: shape?,
         })
     }
 

@@ -573,6 +573,13 @@ fn check_notify(draft: &Draft, out: &mut Vec<Diagnostic>) {
                 "remove secret_env (WeCom and Slack webhooks carry their token in the URL)",
             ));
         }
+        if sink.shape.is_some() && sink.kind != super::model::SinkKind::Webhook {
+            out.push(Diagnostic::error(
+                here.key("shape"),
+                "only a webhook sink has a shape",
+                "remove shape, or use `type: webhook`",
+            ));
+        }
         if let Some(route) = &sink.route
             && (route.tag.trim().is_empty() || route.values.is_empty())
         {

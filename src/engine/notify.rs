@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::desired::{Notify, NotifyWhen};
-use crate::notify::{Signing, judge, payload};
+use crate::desired::{Notify, NotifyWhen, WebhookShape};
+use crate::notify::{Payload, Signing, alertmanager, judge, payload};
 use crate::post::Poster;
 use crate::watch::{self, Report, Settings};
 
@@ -85,7 +85,13 @@ pub async fn notify(
                 secret,
                 now_ms: now_ms + i64::from(attempt - 1) * pause.as_millis() as i64,
             });
-            let message = payload(sink.kind, &share, signing);
+            let message = match sink.shape {
+                Some(WebhookShape::Alertmanager) => Payload {
+                    query: Vec::new(),
+                    body: alertmanager(&share, &sink.name),
+                },
+                _ => payload(sink.kind, &share, signing),
+            };
             let retry = match poster.post(&url, &message.query, &message.body).await {
                 Ok((status, body)) => match judge(sink.kind, status, &body) {
                     Ok(()) => return (sink.name.clone(), Delivery::Sent { attempts: attempt }),
