@@ -405,7 +405,35 @@ fn whoami_probe_site_asks_the_account() {
             "{}",
             out.stdout
         );
+        assert!(
+            out.stdout.contains("BSS QueryAccountBalance"),
+            "{}",
+            out.stdout
+        );
         assert_eq!(mutating(&emu.stats()), 0);
+        // Without BSS (no permission, no endpoint), the currency of a price says it.
+        let out = in_dir(
+            &emu,
+            &dir,
+            CONFIG,
+            &[
+                "--bss-endpoint",
+                "http://127.0.0.1:9/",
+                "whoami",
+                "-c",
+                "renewal.yaml",
+                "--probe-site",
+            ],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("DescribeRenewalPrice of")
+                && out
+                    .stdout
+                    .contains(&format!("add to renewal.yaml: site: {site}")),
+            "{}",
+            out.stdout
+        );
         let out = in_dir(
             &emu,
             &dir,

@@ -1,8 +1,9 @@
 //! `renewctl whoami`: walks the credentials chain exactly as plan and apply do and says which
 //! link supplied credentials, the access key id (masked) and when temporary ones expire. Never
 //! prints a secret. With `-c FILE` it also shows the file's site and the ECS host each of its
-//! regions will use; with `--probe-site` it asks the account which site it is on (two reads),
-//! prints the `site:` line to add, and fails when the file declares the other one.
+//! regions will use; with `--probe-site` it asks the account which site it is on (BSS first,
+//! then the currency of one price), prints the `site:` line to add, and fails when the file
+//! declares the other one.
 //!
 //! Without `--probe-site` no ECS request is made; a link that assumes a role does call STS or
 //! the metadata service, since that is what supplying credentials means for it.
@@ -42,7 +43,7 @@ pub async fn whoami(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<u8
         return Ok(0);
     }
     let client = client(global, routing, resolution.provider)?;
-    match engine::site::probe(&client, &desired.regions).await? {
+    match engine::site::detect(&client, &desired.regions).await? {
         None => {
             println!(
                 "the account's site: unknown (no subscription instance in {} to price)",
@@ -52,11 +53,9 @@ pub async fn whoami(global: &GlobalArgs, args: &WhoamiArgs) -> anyhow::Result<u8
         }
         Some(probe) => {
             println!(
-                "the account's site: {} ({}/{} is priced in {})",
+                "the account's site: {} ({})",
                 probe.site.label(),
-                probe.region,
-                probe.instance_id,
-                probe.currency
+                probe.evidence
             );
             match desired.site {
                 None => {

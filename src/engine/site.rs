@@ -5,7 +5,7 @@
 //! so a plan made for one is not reviewed for the other.
 
 use super::EngineError;
-use crate::cloud::{EcsApi, InstanceQuery, Paging};
+use crate::cloud::{BillingApi, EcsApi, InstanceQuery, Paging};
 use crate::ecs::{PeriodUnit, PriceQuery, RenewalPeriod, Site};
 use crate::plan::Plan;
 
@@ -13,9 +13,8 @@ use crate::plan::Plan;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     pub site: Site,
-    pub currency: String,
-    pub region: String,
-    pub instance_id: String,
+    /// What said so, for messages: `DescribeRenewalPrice of REGION/ID answered in USD`.
+    pub evidence: String,
 }
 
 /// Asks the account for the price of renewing one of its subscription instances for a month,
@@ -58,10 +57,51 @@ async fn ask<A: EcsApi>(api: &A, region: &str, instance_id: &str) -> Result<Prob
     })?;
     Ok(Probe {
         site,
-        currency: price.currency,
-        region: region.to_string(),
-        instance_id: instance_id.to_string(),
+        evidence: format!(
+            "DescribeRenewalPrice of {region}/{instance_id} answered in {}",
+            price.currency
+        ),
     })
+}
+
+/// Asks BSS first (bss.md §1: the site belongs to the account; the other site's BSS endpoint
+/// answers `NotApplicable`), then, when BSS cannot be read (no permission), the price of one
+/// subscription instance (the currency says the site). `Ok(None)`: neither could tell.
+pub async fn detect<A: EcsApi + BillingApi>(
+    api: &A,
+    regions: &[String],
+) -> Result<Option<Probe>, EngineError> {
+    let mut bss_error = None;
+    for site in Site::ALL {
+        match api.query_account_balance(site).await {
+            Ok(balance) => {
+                // An answer means this site's endpoint knows the account; its currency agrees.
+                let answered = Site::of_currency(&balance.currency).unwrap_or(site);
+                return Ok(Some(Probe {
+                    site: answered,
+                    evidence: format!(
+                        "BSS QueryAccountBalance at {} answered, in {}",
+                        site.bss_endpoint(),
+                        balance.currency
+                    ),
+                }));
+            }
+            Err(err) if err.code() == Some("NotApplicable") => continue,
+            Err(err) => {
+                bss_error = Some(err);
+                break;
+            }
+        }
+    }
+    match probe(api, regions).await {
+        Ok(found) => Ok(found),
+        Err(err) => Err(match bss_error {
+            Some(bss) => EngineError::PlanSite(format!(
+                "cannot tell the account's site: BSS answered {bss}, and {err}"
+            )),
+            None => err,
+        }),
+    }
 }
 
 /// Refuses `declared` when the account answers as the other site.
@@ -72,10 +112,7 @@ pub fn check(declared: Site, probe: &Probe) -> Result<(), EngineError> {
     Err(EngineError::OtherSite {
         declared,
         answered: probe.site,
-        evidence: format!(
-            "DescribeRenewalPrice of {}/{} answered in {}",
-            probe.region, probe.instance_id, probe.currency
-        ),
+        evidence: probe.evidence.clone(),
     })
 }
 
@@ -142,4 +179,87 @@ pub fn check_prices(plan: &Plan) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::{AccountBalance, ApiError, CallOutcome, InstancePage};
+    use crate::ecs::{Mutation, Price};
+    use crate::money::Amount;
+    use crate::observed::RenewalAttribute;
+
+    /// An account on the international site: the China BSS endpoint answers NotApplicable.
+    struct International;
+
+    fn refused(code: &str) -> ApiError {
+        ApiError::Service {
+            action: "QueryAccountBalance".into(),
+            region: "bss".into(),
+            http_status: 400,
+            code: code.into(),
+            message: "not applicable".into(),
+            request_id: "r".into(),
+        }
+    }
+
+    impl BillingApi for International {
+        async fn query_account_balance(&self, site: Site) -> Result<AccountBalance, ApiError> {
+            match site {
+                Site::China => Err(refused("NotApplicable")),
+                Site::International => Ok(AccountBalance {
+                    available: Amount::from_units(10),
+                    currency: "USD".into(),
+                }),
+            }
+        }
+    }
+
+    impl EcsApi for International {
+        async fn describe_instances(&self, _: &InstanceQuery) -> Result<InstancePage, ApiError> {
+            Err(refused("Unexpected"))
+        }
+        async fn describe_auto_renew(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<Vec<(String, RenewalAttribute)>, ApiError> {
+            Err(refused("Unexpected"))
+        }
+        async fn execute(&self, _: &Mutation) -> Result<CallOutcome, ApiError> {
+            Err(refused("Unexpected"))
+        }
+        async fn describe_renewal_price(
+            &self,
+            _: &str,
+            _: &str,
+            _: PriceQuery,
+        ) -> Result<Price, ApiError> {
+            Err(refused("Unexpected"))
+        }
+    }
+
+    #[test]
+    fn the_other_sites_bss_endpoint_answering_not_applicable_says_the_site() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let found = rt
+            .block_on(detect(&International, &["ap-southeast-1".to_string()]))
+            .expect("detected")
+            .expect("a site");
+        assert_eq!(found.site, Site::International);
+        assert!(
+            found
+                .evidence
+                .contains("business.ap-southeast-1.aliyuncs.com"),
+            "{}",
+            found.evidence
+        );
+        let err = check(Site::China, &found).unwrap_err().to_string();
+        assert!(
+            err.contains("the account is on the international site"),
+            "{err}"
+        );
+    }
 }
