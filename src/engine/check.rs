@@ -4,16 +4,14 @@
 //! period) and read the account's balance once (BSS QueryAccountBalance). Never calls a
 //! mutating action. A balance that cannot be read is a warning in the report, not a failure.
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::EngineError;
 use super::events::{Event, Sink, Stage, Tracked};
+use super::quotes::{Ask, price_all};
 use crate::cloud::{BillingApi, EcsApi};
 use crate::desired::Config;
 use crate::ecs::Site;
-use crate::observe::{ObserveOptions, observe_with};
 use crate::plan::{self, PlanOptions};
 use crate::watch::{self, Balance, Report, Settings};
 
@@ -35,33 +33,8 @@ pub async fn check<A: EcsApi + BillingApi>(
 ) -> Result<Report, EngineError> {
     let desired = &config.desired;
     let settings = Settings::of(desired);
-    let horizon = now
-        .checked_add(SignedDuration::from_hours(
-            i64::from(settings.horizon_days()) * 24,
-        ))
-        .ok();
-    let observing = Tracked {
-        api,
-        stage: Stage::Observing,
-        sink,
-    };
-    let observed = observe_with(
-        &observing,
-        desired,
-        &ObserveOptions {
-            read_unmanaged_expiring_before: horizon,
-        },
-    )
-    .await;
-    sink(Event::Done(Stage::Observing));
-    if !observed.regions.is_empty() && observed.failed_regions.len() == observed.regions.len() {
-        let failure = &observed.failed_regions[0];
-        return Err(EngineError::NoRegionReadable {
-            region: failure.region.clone(),
-            reason: failure.reason.clone(),
-            several: observed.regions.len() > 1,
-        });
-    }
+    let observed =
+        super::plan::observe_fleet(api, desired, now, settings.horizon_days(), sink).await?;
     let options = PlanOptions {
         risk_window_days: settings.horizon_days(),
         ..PlanOptions::default()
@@ -74,24 +47,17 @@ pub async fn check<A: EcsApi + BillingApi>(
         stage: Stage::Pricing,
         sink,
     };
-    let reads = FuturesUnordered::new();
-    let mut prices = Vec::new();
-    for (index, charge) in report.charges.iter().enumerate() {
-        match watch::price_query(charge) {
-            Err(why) => prices.push((index, Err(why))),
-            Ok(query) => {
-                let pricing = &pricing;
-                reads.push(async move {
-                    let answer = pricing
-                        .describe_renewal_price(&charge.region, &charge.instance_id, query)
-                        .await
-                        .map_err(|e| e.to_string());
-                    (index, answer)
-                });
-            }
-        }
-    }
-    prices.extend(reads.collect::<Vec<_>>().await);
+    let asks = report
+        .charges
+        .iter()
+        .enumerate()
+        .map(|(index, charge)| Ask {
+            index,
+            region: &charge.region,
+            instance_id: &charge.instance_id,
+            query: watch::price_query(charge),
+        });
+    let (prices, _) = price_all(&pricing, asks).await;
     sink(Event::Done(Stage::Pricing));
     watch::set_prices(&mut report, prices);
 

@@ -7,8 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::events::{Event, Sink, Stage, Tracked};
 use super::{EngineError, quotes};
 use crate::cloud::EcsApi;
-use crate::desired::Config;
+use crate::desired::{Config, DesiredState};
 use crate::observe::{ObserveOptions, observe_with};
+use crate::observed::ObservedState;
 use crate::plan::{self, Plan, PlanOptions, SpendLimits};
 
 /// Whether renewal prices are read.
@@ -54,34 +55,14 @@ pub async fn plan<A: EcsApi>(
     sink: Sink<'_>,
 ) -> Result<Plan, EngineError> {
     let config = request.config;
-    let horizon = request
-        .now
-        .checked_add(SignedDuration::from_hours(
-            i64::from(request.options.risk_window_days) * 24,
-        ))
-        .ok();
-    let observing = Tracked {
+    let observed = observe_fleet(
         api,
-        stage: Stage::Observing,
-        sink,
-    };
-    let observed = observe_with(
-        &observing,
         &config.desired,
-        &ObserveOptions {
-            read_unmanaged_expiring_before: horizon,
-        },
+        request.now,
+        request.options.risk_window_days,
+        sink,
     )
-    .await;
-    sink(Event::Done(Stage::Observing));
-    if !observed.regions.is_empty() && observed.failed_regions.len() == observed.regions.len() {
-        let failure = &observed.failed_regions[0];
-        return Err(EngineError::NoRegionReadable {
-            region: failure.region.clone(),
-            reason: failure.reason.clone(),
-            several: observed.regions.len() > 1,
-        });
-    }
+    .await?;
     let mut plan = plan::plan_with(
         &config.desired,
         &observed,
@@ -105,4 +86,42 @@ pub async fn plan<A: EcsApi>(
     // A declared site the prices contradict: the plan was made under the wrong rules.
     super::site::check_prices(&plan)?;
     Ok(plan)
+}
+
+/// Observes what `desired` manages, and unmanaged instances expiring within `horizon_days` of
+/// `now` (for the risk report and the check's tiers). Fails only when no region at all could be
+/// read: that is the account or the network, not one region's trouble.
+pub(super) async fn observe_fleet<A: EcsApi>(
+    api: &A,
+    desired: &DesiredState,
+    now: Timestamp,
+    horizon_days: u32,
+    sink: Sink<'_>,
+) -> Result<ObservedState, EngineError> {
+    let horizon = now
+        .checked_add(SignedDuration::from_hours(i64::from(horizon_days) * 24))
+        .ok();
+    let observing = Tracked {
+        api,
+        stage: Stage::Observing,
+        sink,
+    };
+    let observed = observe_with(
+        &observing,
+        desired,
+        &ObserveOptions {
+            read_unmanaged_expiring_before: horizon,
+        },
+    )
+    .await;
+    sink(Event::Done(Stage::Observing));
+    if !observed.regions.is_empty() && observed.failed_regions.len() == observed.regions.len() {
+        let failure = &observed.failed_regions[0];
+        return Err(EngineError::NoRegionReadable {
+            region: failure.region.clone(),
+            reason: failure.reason.clone(),
+            several: observed.regions.len() > 1,
+        });
+    }
+    Ok(observed)
 }
