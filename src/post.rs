@@ -20,6 +20,28 @@ pub struct Poster {
 /// The status and body of an answer.
 pub type Answer = (u16, String);
 
+/// Why nothing was answered: a URL refused here (not worth retrying), or the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostError {
+    pub message: String,
+    /// A transport failure, worth trying again; false for a URL refused before sending.
+    pub retry: bool,
+}
+
+fn refused(message: String) -> PostError {
+    PostError {
+        message,
+        retry: false,
+    }
+}
+
+fn transport(err: reqwest::Error) -> PostError {
+    PostError {
+        message: err.without_url().to_string(),
+        retry: true,
+    }
+}
+
 impl Poster {
     pub fn new(timeout: Duration) -> Result<Poster, String> {
         crate::rpc::http::install_tls_provider();
@@ -46,17 +68,17 @@ impl Poster {
         url: &str,
         query: &[(String, String)],
         body: &Value,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, PostError> {
         let mut parsed = reqwest::Url::parse(url.trim())
-            .map_err(|e| format!("the webhook URL does not parse ({e})"))?;
+            .map_err(|e| refused(format!("the webhook URL does not parse ({e})")))?;
         let host = parsed.host_str().unwrap_or_default().to_string();
         match parsed.scheme() {
             "https" => {}
             "http" if is_loopback(&host) => {}
             other => {
-                return Err(format!(
+                return Err(refused(format!(
                     "the webhook URL must be https:// (it is {other}://): it carries a token"
-                ));
+                )));
             }
         }
         let client = if is_loopback(&host) {
@@ -71,8 +93,8 @@ impl Poster {
                 pairs.append_pair(name, value);
             }
         }
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| format!("cannot write the message: {e}"))?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| refused(format!("cannot write the message: {e}")))?;
         let request = client
             .post(parsed)
             .header(
@@ -80,15 +102,9 @@ impl Poster {
                 "application/json; charset=utf-8",
             )
             .body(bytes);
-        let response = request
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let text = response.text().await.map_err(transport)?;
         Ok((status, text))
     }
 }

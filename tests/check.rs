@@ -159,6 +159,19 @@ fn an_unreadable_balance_is_a_warning_not_a_failure() {
 }
 
 #[test]
+fn a_metrics_file_that_cannot_be_written_fails_the_run() {
+    let emu = Emulator::start(&fleet(""));
+    let (out, _) = check(&emu, CONFIG, &["--metrics-file", "no-such-dir/check.prom"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot write the metrics to no-such-dir/check.prom"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn a_check_that_cannot_see_a_region_is_incomplete() {
     let emu = Emulator::start(&fleet(""));
     let config = CONFIG.replace("[cn-hangzhou]", "[cn-hangzhou, cn-nowhere-1]");

@@ -210,6 +210,26 @@ fn a_rate_limit_is_retried_and_a_missing_variable_is_named() {
 }
 
 #[test]
+fn a_webhook_url_without_tls_is_refused_before_sending() {
+    let emu = Emulator::start(FLEET);
+    let config = sinks("    - {name: hook, type: webhook, url_env: HOOK_URL}\n");
+    let url = format!("http://hooks.example.com/{TOKEN}");
+    let out = check(&emu, &config, &[("HOOK_URL", url)], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("error: sink hook: the webhook URL must be https:// (it is http://)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(TOKEN), "the token is never printed");
+    assert!(
+        !out.stderr.contains("attempts"),
+        "a refused URL is not retried"
+    );
+}
+
+#[test]
 fn silence_when_all_is_well_unless_always() {
     let quiet = "access_keys:\n  - {id: LTAInotify, secret: notify-secret}\nregions:\n  cn-hangzhou:\n    - {id: i-bp1far0001, charge_type: PrePaid, expires_in: 300 days, tags: {team: ads}, renewal: {status: Normal, duration: 0, period_unit: Month}}\n";
     let emu = Emulator::start(quiet);

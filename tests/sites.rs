@@ -25,6 +25,19 @@ fn config_for(site: &str) -> String {
     CONFIG.replacen("version: 1\n", &format!("version: 1\nsite: {site}\n"), 1)
 }
 
+/// The next `n` DescribeRenewalPrice requests are refused (a key without permission).
+fn refuse_prices(emu: &Emulator, n: usize) {
+    for _ in 0..n {
+        emu.push_fault(
+            Some("DescribeRenewalPrice"),
+            renewctl::emulator::FaultKind::Refuse {
+                status: 403,
+                code: "Forbidden.RAM",
+            },
+        );
+    }
+}
+
 fn mutating(stats: &Stats) -> u64 {
     ["ModifyInstanceAutoRenewAttribute", "RenewInstance"]
         .iter()
@@ -268,15 +281,7 @@ fn a_declared_site_the_account_contradicts_is_refused_before_any_money_moves() {
     );
     // When the account cannot be asked, nothing is paid either: every renewal asked in turn
     // (at most five) is refused its price.
-    for _ in 0..5 {
-        china.push_fault(
-            Some("DescribeRenewalPrice"),
-            renewctl::emulator::FaultKind::Refuse {
-                status: 403,
-                code: "Forbidden.RAM",
-            },
-        );
-    }
+    refuse_prices(&china, 5);
     let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
@@ -288,13 +293,7 @@ fn a_declared_site_the_account_contradicts_is_refused_before_any_money_moves() {
     );
     assert_eq!(mutating(&china.stats()), 0);
     // One renewal whose price cannot be read blocks nothing: the next one is asked.
-    china.push_fault(
-        Some("DescribeRenewalPrice"),
-        renewctl::emulator::FaultKind::Refuse {
-            status: 403,
-            code: "Forbidden.RAM",
-        },
-    );
+    refuse_prices(&china, 1);
     // On the China account it applies.
     let out = in_dir(&china, &dir, &config_for("china"), &["apply", "plan.json"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
@@ -321,6 +320,21 @@ fn a_saved_plan_is_applied_only_under_the_site_it_was_made_for() {
         out.stderr
     );
     assert_eq!(emu.stats().requests, before, "refused before any request");
+    // A site that does not exist, and a BSS endpoint that is not a URL, are usage errors.
+    let out = in_dir(&emu, &dir, CONFIG, &["--site", "intl", "plan"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("\"intl\" is not a site"),
+        "{}",
+        out.stderr
+    );
+    let out = in_dir(&emu, &dir, CONFIG, &["--bss-endpoint", "ftp://x", "check"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("invalid endpoint \"ftp://x\""),
+        "{}",
+        out.stderr
+    );
     // RENEWCTL_SITE works like --site.
     let out = run(renewctl(&emu)
         .current_dir(&dir)

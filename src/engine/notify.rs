@@ -100,9 +100,9 @@ pub async fn notify(
                         refusal.retry
                     }
                 },
-                Err(transport) => {
-                    error = transport;
-                    true
+                Err(failed) => {
+                    error = failed.message;
+                    failed.retry
                 }
             };
             if !retry || attempt == ATTEMPTS {
