@@ -290,6 +290,41 @@ impl Reader {
         ok.then_some(out)
     }
 
+    /// A required list of mappings (`policies`, `sinks`), each read by `read`: the entries that
+    /// read cleanly, with their index in the list. `(key, one, many)` name it in messages.
+    fn entries<T>(
+        &mut self,
+        fields: &BTreeMap<&'static str, &Node>,
+        node: &Node,
+        path: &FieldPath,
+        (key, one, many): (&str, &str, &str),
+        read: impl Fn(&mut Self, &Node, &FieldPath) -> Option<T>,
+    ) -> Vec<(usize, T)> {
+        let mut out = Vec::new();
+        let fix = format!("add `{key}:` with one `- name: …` entry per {one}");
+        let Some(list) = self.required(fields, node, path, key, &fix) else {
+            return out;
+        };
+        let at = path.key(key);
+        match &list.kind {
+            Kind::Seq(items) if self.untagged(list, &at) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(entry) = read(self, item, &at.index(i)) {
+                        out.push((i, entry));
+                    }
+                }
+            }
+            Kind::Seq(_) => {}
+            _ => self.error(
+                list,
+                &at,
+                format!("expected a list of {many}, found {}", list.describe()),
+                format!("write one `- name: …` entry per {one}"),
+            ),
+        }
+        out
+    }
+
     fn is_null(node: &Node) -> bool {
         node.tag.is_none() && matches!(&node.kind, Kind::Scalar(s) if s.resolved == Resolved::Null)
     }
@@ -321,32 +356,13 @@ impl Reader {
                 "list the regions to observe, e.g. `regions: [cn-hangzhou]`",
             )
             .and_then(|node| self.strings(node, &top.key("regions"), "region id"));
-        let mut policies = Vec::new();
-        if let Some(node) = self.required(
+        let policies = self.entries(
             &fields,
             root,
             &top,
-            "policies",
-            "add `policies:` with one `- name: …` entry per policy",
-        ) {
-            let path = top.key("policies");
-            match &node.kind {
-                Kind::Seq(items) if self.untagged(node, &path) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if let Some(policy) = self.policy(item, &path.index(i)) {
-                            policies.push((i, policy));
-                        }
-                    }
-                }
-                Kind::Seq(_) => {}
-                _ => self.error(
-                    node,
-                    &path,
-                    format!("expected a list of policies, found {}", node.describe()),
-                    "write one `- name: …` entry per policy",
-                ),
-            }
-        }
+            ("policies", "policy", "policies"),
+            Self::policy,
+        );
         let limits = match fields.get("limits") {
             Some(node) if !Self::is_null(node) => self.limits(node, &top.key("limits")),
             _ => None,
@@ -459,32 +475,11 @@ impl Reader {
                 .choice(n, &path.key("when"), "a time to send")
                 .map(Some),
         };
-        let mut sinks = Vec::new();
-        if let Some(node) = self.required(
-            &fields,
-            node,
-            path,
-            "sinks",
-            "add `sinks:` with one `- name: …` entry per chat or webhook",
-        ) {
-            let at = path.key("sinks");
-            match &node.kind {
-                Kind::Seq(items) if self.untagged(node, &at) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if let Some(sink) = self.sink(item, &at.index(i)) {
-                            sinks.push(sink);
-                        }
-                    }
-                }
-                Kind::Seq(_) => {}
-                _ => self.error(
-                    node,
-                    &at,
-                    format!("expected a list of sinks, found {}", node.describe()),
-                    "write one `- name: …` entry per sink",
-                ),
-            }
-        }
+        let sinks = self
+            .entries(&fields, node, path, ("sinks", "sink", "sinks"), Self::sink)
+            .into_iter()
+            .map(|(_, sink)| sink)
+            .collect();
         if self.out.len() > errors_before {
             return None;
         }
