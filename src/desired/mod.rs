@@ -343,15 +343,7 @@ mod tests {
     fn state(version: u32) -> DesiredState {
         DesiredState {
             version,
-            regions: vec!["cn-hangzhou".to_string()],
-            policies: Vec::new(),
-            limits: None,
-            protect: None,
-            site: None,
-            endpoint_type: None,
-            endpoints: None,
-            watch: None,
-            notify: None,
+            ..DesiredState::new(vec!["cn-hangzhou".to_string()], Vec::new())
         }
     }
 

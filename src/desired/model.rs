@@ -164,6 +164,24 @@ pub struct Watch {
     pub charges_within: Option<u32>,
 }
 
+impl DesiredState {
+    /// Version 1 with `regions` and `policies`, and every optional section absent.
+    pub fn new(regions: Vec<String>, policies: Vec<RenewalPolicy>) -> DesiredState {
+        DesiredState {
+            version: 1,
+            regions,
+            policies,
+            limits: None,
+            protect: None,
+            site: None,
+            endpoint_type: None,
+            endpoints: None,
+            watch: None,
+            notify: None,
+        }
+    }
+}
+
 /// Public or VPC endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

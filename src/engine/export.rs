@@ -22,10 +22,9 @@ pub async fn export<A: EcsApi>(
     // One tag policy with the filter as its selector makes `observe` read the auto-renew
     // attribute of exactly the instances to export (an empty selector matches every one;
     // validation refuses that in files, and this one never goes through it).
-    let probe = DesiredState {
-        version: 1,
-        regions: regions.clone(),
-        policies: vec![RenewalPolicy {
+    let probe = DesiredState::new(
+        regions.clone(),
+        vec![RenewalPolicy {
             name: "export".to_string(),
             selector: Selector {
                 ids: None,
@@ -37,14 +36,7 @@ pub async fn export<A: EcsApi>(
             renew_period: None,
             protect: None,
         }],
-        limits: None,
-        protect: None,
-        site: None,
-        endpoint_type: None,
-        endpoints: None,
-        watch: None,
-        notify: None,
-    };
+    );
     let observed = observe(api, &probe).await;
     if let Some(failure) = observed.failed_regions.first() {
         // An export must be whole: a region missing from it would drop its policies.
