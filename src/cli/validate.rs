@@ -7,10 +7,7 @@ use super::args::{ConfigArg, GlobalArgs};
 use super::config_file::{eprint_diagnostics, read_capped};
 use super::context::site_override;
 use crate::desired::{self, Hidden};
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use crate::render::plural;
 
 pub fn validate(global: &GlobalArgs, args: &ConfigArg) -> anyhow::Result<u8> {
     let bytes = read_capped(&args.config)?;

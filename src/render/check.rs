@@ -8,14 +8,12 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
+use super::markdown::{esc, esc_code};
+use super::plural;
 use super::style::{ADD, BOLD, CHANGE, DIM, ERROR, WARN, paint};
 use crate::money::Amount;
 use crate::time::{billing_zone, format_api};
 use crate::watch::{Balance, Expiry, Renews, Report};
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 fn renews_word(renews: Renews) -> &'static str {
     match renews {
@@ -215,11 +213,6 @@ fn charges_per_week(report: &Report) -> BTreeMap<String, BTreeMap<jiff::civil::D
     out
 }
 
-/// A Markdown table cell: no pipe or line break can break the table.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
 fn tier_table(out: &mut String, expiring: &[Expiry]) {
     let _ = writeln!(
         out,
@@ -230,11 +223,11 @@ fn tier_table(out: &mut String, expiring: &[Expiry]) {
             out,
             "| ≤{}d | `{}` | {} | {} | {} | {} | {} |",
             e.window,
-            cell(&e.instance_id),
-            cell(&e.region),
+            esc_code(&e.instance_id),
+            esc(&e.region),
             format_api(e.expired_time),
             e.days_left,
-            cell(e.policy.as_deref().unwrap_or("unmanaged")),
+            esc(e.policy.as_deref().unwrap_or("unmanaged")),
             if e.will_expire {
                 "**will expire**"
             } else {
@@ -257,14 +250,14 @@ pub fn markdown(report: &Report) -> String {
         }
     );
     for line in &report.attention {
-        let _ = writeln!(out, "- ⚠️ {}", cell(line));
+        let _ = writeln!(out, "- ⚠️ {}", esc(line));
     }
     for problem in &report.errors {
         let _ = writeln!(
             out,
             "- ❌ {}{} (the check is incomplete)",
-            cell(&problem.place()),
-            cell(&problem.reason)
+            esc(&problem.place()),
+            esc(&problem.reason)
         );
     }
     let _ = writeln!(
@@ -292,10 +285,10 @@ pub fn markdown(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",
-                cell(&d.instance_id),
-                cell(&d.region),
-                cell(&d.policy),
-                cell(&d.reason)
+                esc_code(&d.instance_id),
+                esc(&d.region),
+                esc(&d.policy),
+                esc(&d.reason)
             );
         }
         let _ = writeln!(out);
@@ -315,7 +308,7 @@ pub fn markdown(report: &Report) -> String {
             out,
             "### Automatic renewal charges within {} days\n\n{}\n",
             report.charges_within,
-            cell(&report.charge_rule)
+            esc(&report.charge_rule)
         );
         for (currency, per_week) in &weeks {
             let labels: Vec<String> = per_week.keys().map(|d| format!("\"{d}\"")).collect();
@@ -339,7 +332,7 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "{}", cell(&balance_line(report)));
+    let _ = writeln!(out, "{}", esc(&balance_line(report)));
     out
 }
 

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::plural;
 use crate::ecs::AutoRenewSetting;
 use crate::observed::{RenewalAttribute, RenewalStatus};
 use crate::plan::cost::Quote;
@@ -25,7 +26,7 @@ const URGENT_DAYS: i64 = 7;
 const ROW_LIMITS: [usize; 7] = [usize::MAX, 1000, 300, 100, 30, 10, 0];
 
 /// Escapes text from the cloud (names, messages) for a table cell or a list item.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -48,7 +49,7 @@ fn instance_cell(region: &str, id: &str) -> String {
 }
 
 /// Text inside a code span: no backticks, no newlines.
-fn esc_code(text: &str) -> String {
+pub(super) fn esc_code(text: &str) -> String {
     text.chars()
         .map(|c| if c == '`' || c == '\n' { '\'' } else { c })
         .collect()
@@ -81,10 +82,6 @@ fn setting_changes<'a>(
     changes
         .filter_map(|c| c.setting().map(|s| (c, s)))
         .collect()
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Renders `plan`, cutting tables until it fits `MAX_CHARS`.

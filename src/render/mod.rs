@@ -10,3 +10,8 @@ pub mod json;
 pub mod markdown;
 pub mod style;
 pub mod text;
+
+/// `1 renewal`, `3 renewals`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
